@@ -94,9 +94,11 @@ public:
     PeerCredentials peer() const;          // SO_PEERCRED of the other end
     void close();                           // stops reading; pending writes are dropped
 
+    struct Impl;  // opaque; defined in the .cpp
+
 private:
+    friend class Listener;
     Stream() = default;
-    struct Impl;
     Impl* impl_ = nullptr;
 };
 
@@ -137,9 +139,10 @@ public:
     pid_t pid() const;
     base::Result<void> kill(int signum);
 
+    struct Impl;  // opaque; defined in the .cpp
+
 private:
     Process() = default;
-    struct Impl;
     Impl* impl_ = nullptr;
 };
 
