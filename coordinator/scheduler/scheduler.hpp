@@ -100,6 +100,10 @@ struct Config {
     base::Duration restart_backoff_max = std::chrono::seconds(60);
     unsigned broken_after_failures = 3;    // within broken_window: Greengrass's rule
     base::Duration broken_window = std::chrono::hours(1);
+    // A long-lived environment that stayed up this long after becoming ready resets the
+    // restart delay to restart_backoff_initial (its failures still count for `broken`).
+    base::Duration stable_run = std::chrono::seconds(60);
+    // The grace every stop() gets, and how long shutdown() waits for in-flight invocations.
     base::Duration stop_grace = std::chrono::seconds(5);
 };
 
@@ -121,7 +125,9 @@ struct EnvironmentInfo {
     std::uint64_t invocations = 0;
 };
 
-// Counters for /metrics. Latencies are from accept to outcome, in seconds.
+// Counters for /metrics. Latencies are from invoke() to outcome on the injected clock, in
+// seconds; recovered invocations (accepted by an earlier process) are counted by status
+// but not in the latency histogram.
 struct Metrics {
     std::map<std::string, std::uint64_t> invocations_by_status;  // status_name -> count
     std::uint64_t rejected_busy = 0;
@@ -131,44 +137,92 @@ struct Metrics {
     std::uint64_t cold_dispatches = 0;
     static constexpr double kBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                           0.1,    0.25,  0.5,    1,     2.5,   5,     10};
-    std::uint64_t latency_counts[std::size(kBuckets) + 1] = {};  // last: +Inf
+    // Per bucket, NOT cumulative: latency_counts[i] counts latencies in
+    // (kBuckets[i-1], kBuckets[i]]; the last entry counts those above every bound (+Inf).
+    std::uint64_t latency_counts[std::size(kBuckets) + 1] = {};
     double latency_sum = 0;
     std::uint64_t latency_count = 0;
+    std::uint64_t journal_errors = 0;  // Journal::finish failed (the entry re-runs after restart)
 };
 
+// Dispatch rules, in short (docs/scheduling.md has the long form):
+//  - one bounded queue (Config::queue_limit, all tasks together), FIFO per task;
+//  - an idle warm environment of the task first, else a new one if the task is under its
+//    manifest's max_concurrency and the gateway under max_environments, else the
+//    invocation waits; when the gateway is full, the longest-idle environment of another
+//    task is stopped to make room; a free gateway slot goes to the task whose oldest
+//    waiting invocation is oldest;
+//  - a new on-demand environment is started FOR the invocation at the head of the queue:
+//    if it never becomes ready, that invocation ends `init_error`;
+//  - one invocation at a time per environment; a backstop timer (manifest timeout + 2 s)
+//    ends an invocation `timeout` if neither result nor exit arrives;
+//  - an environment whose invocation ended timeout / out_of_memory / crashed is stopped;
+//    idle on-demand environments are stopped after Config::idle_timeout;
+//  - a long-lived task keeps one environment up, restarted with doubling backoff after
+//    unexpected exits, and "broken" (not restarted) after broken_after_failures exits
+//    within broken_window; put_task() again resets it.
+//
+// Every accepted invocation ends exactly once: `done` runs once (sync) and the journal
+// gets one finish() (async) — except that shutdown() leaves queued and cut-off async
+// invocations unfinished in the journal so that they run after a restart.
+//
+// Re-entrancy: ports may call back into the scheduler synchronously (an Environments
+// fake may call on_ready() inside start(), on_result() inside invoke(), on_exit() inside
+// stop()), and a Done callback may call invoke(), put_task() or remove_task(). Done
+// callbacks run only when the outermost scheduler call unwinds, never in the middle of a
+// state change; so `done` may run before invoke() returns. A Done callback must not throw
+// and must not destroy the Scheduler; the shutdown() callback may destroy it.
 class Scheduler final : public EnvironmentEvents {
 public:
     using Done = std::function<void(const Outcome&)>;
 
+    // The references must outlive the Scheduler. Destroying it cancels its timers and
+    // drops whatever is queued without calling anyone: call shutdown() first.
     Scheduler(Config config, const base::Clock& clock, Timers& timers, Environments& envs,
               Journal& journal);
     ~Scheduler() override;
+    Scheduler(const Scheduler&) = delete;
+    Scheduler& operator=(const Scheduler&) = delete;
 
     // Adds or replaces a task. A long-lived task's environment starts now. Replacing a
-    // task drains its old environments.
+    // task drains its old environments: a busy one finishes its invocation, then stops;
+    // invocations not yet running use the new manifest; a long-lived task's new
+    // environment starts once the old one has exited. Resets a broken task.
+    // Errors: invalid (empty name, max_concurrency 0, timeout <= 0), unavailable
+    // (shutting down).
     base::Result<void> put_task(manifest::Manifest task);
-    // Removes a task: queued invocations end `cancelled`, environments stop.
+    // Removes a task: queued and in-flight invocations end `cancelled`, environments
+    // stop. Errors: not_found.
     base::Result<void> remove_task(std::string_view name);
 
-    // Re-queues what the journal holds as accepted and unfinished. Call once, after the
-    // tasks are back, before taking new requests.
+    // Re-queues what the journal holds as accepted and unfinished (ids kept, queue_limit
+    // not applied: they were accepted already). An entry whose task is gone, or now takes
+    // no invocations, is finished `cancelled` in the journal. Call once, after the tasks
+    // are back, before taking new requests. Errors: the journal's.
     base::Result<void> recover();
 
     // Queues an invocation. Errors: not_found (no such task), invalid (a long-lived
-    // `process` task takes no invocations), busy (queue full), io (journal failed).
-    // Sync: `done` runs exactly once with the outcome. Async: the invocation is in the
-    // journal before this returns; `done` (may be empty) runs when it ends.
+    // `process` task takes no invocations), unavailable (shutting down, or the task is
+    // broken), busy (queue full), the journal's error code (journal failed; nothing
+    // queued). Sync: `done` runs exactly once with the outcome. Async: the invocation is
+    // in the journal before this returns; `done` (may be empty) runs when it ends.
     // Returns the invocation id.
     base::Result<std::string> invoke(std::string_view task, std::string payload, bool async,
                                      Done done);
 
-    // Stop taking invocations, let in-flight ones finish (up to stop_grace), stop every
-    // environment, then call `done`. Queued async invocations stay in the journal.
+    // Stop taking invocations (invoke() and put_task() fail `unavailable`). Queued sync
+    // invocations end `cancelled` now; queued async ones stay pending in the journal.
+    // Idle and starting environments stop now; in-flight invocations get up to
+    // Config::stop_grace to finish, after which their environments are stopped (a sync
+    // one ends `cancelled`, an async one stays pending in the journal). `done` runs once
+    // every environment has exited (at once if there are none). Calling it again only
+    // adds another `done`.
     void shutdown(std::function<void()> done);
 
     std::vector<TaskStatus> tasks() const;
     std::vector<EnvironmentInfo> environments() const;
     const Metrics& metrics() const;
+    // Valid until the next put_task()/remove_task() of that name.
     const manifest::Manifest* find_task(std::string_view name) const;
 
     void on_ready(EnvId env) override;
