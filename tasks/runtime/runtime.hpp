@@ -13,13 +13,16 @@
 // The codec is pure (bytes in, frames out) so both programs and the tests share it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "coordinator/base/base.hpp"
+#include "coordinator/http/http.hpp"
 
 namespace gaffer::runtime {
 
@@ -28,13 +31,21 @@ inline constexpr std::uint32_t kMaxFrame = 8u << 20;  // Lambda allows 6 MB payl
 enum class FrameType : std::uint8_t {
     // gafferd -> gaffer-init
     launch = 1,    // header: LaunchSpec JSON; payload empty. Always the first frame.
-    invoke = 2,    // header: {"id","deadline_ms","trace_id"?}; payload: the event
+    // header: {"id", "deadline_ms"?, "trace_id"?}; payload: the event. deadline_ms is an
+    // absolute wall-clock deadline in epoch milliseconds (it becomes Lambda-Runtime-
+    // Deadline-Ms); absent or 0 means now + LaunchSpec::timeout_ms. gaffer-init enforces
+    // the earlier of the two. Invocations run one at a time; extra ones wait in order.
+    invoke = 2,
     shutdown = 3,  // header: {"grace_ms"}; gaffer-init stops the task and exits
     // gaffer-init -> gafferd
     ready = 10,       // the environment is initialized and idle (lambda: first /next)
     result = 11,      // header: {"id","status","detail"?}; payload: response or error doc
     init_error = 12,  // header: {"detail"}; payload: the task's init error document
-    exited = 13,      // header: {"reason","code","signal","detail"}; sent just before exit
+    // header: {"reason","code","signal","detail"}; sent just before exit. reason is one of
+    // "exited" (task exited 0), "crashed" (non-zero exit or signal), "stopped" (after
+    // shutdown), "timeout", "init_error", "setup_failed" (gaffer-init could not build the
+    // environment or start the task; detail says why), "protocol_error".
+    exited = 13,
     log = 14,         // header: {"level"}; payload: a line from gaffer-init about itself
 };
 
@@ -95,9 +106,69 @@ struct LaunchSpec {
     std::uint64_t log_max_bytes = 1u << 20;  // rotate at this size
     std::uint32_t log_keep = 3;              // rotated files kept: path.1 .. path.N
     std::uint16_t runtime_api_port = 9001;   // 0: pick a free loopback port (host network)
+    std::string version = "$LATEST";         // AWS_LAMBDA_FUNCTION_VERSION
+    std::uint64_t memory_bytes = 0;          // the memory limit, for AWS_LAMBDA_FUNCTION_MEMORY_SIZE
+                                             // and the /tmp size bound; 0: unknown (128 MB shown)
 };
 
+// The JSON form: an object whose keys are the member names above; environment is a JSON
+// object (order kept), resources an array of {"source","target","writable","device"}.
 std::string to_json(const LaunchSpec& spec);
+// Strict: unknown keys, wrong types, relative paths and out-of-range values are
+// Errc::invalid with a message naming the field, e.g. `launch spec: timeout_ms: expected
+// an unsigned integer, got "3s"`. "task" and "command" are required.
 base::Result<LaunchSpec> parse_launch_spec(std::string_view json);
+
+// --- The Lambda Runtime API that gaffer-init serves to "lambda" tasks -------------------
+
+inline constexpr std::string_view kApiVersion = "2018-06-01";
+// Largest response or error document a task may post (Lambda's synchronous limit).
+inline constexpr std::size_t kMaxResponseBytes = 6u * 1024 * 1024;
+
+// One invocation as the task sees it.
+struct Invocation {
+    std::string id;                      // Lambda-Runtime-Aws-Request-Id
+    std::string event;                   // body of GET /next
+    std::int64_t deadline_epoch_ms = 0;  // Lambda-Runtime-Deadline-Ms
+    std::string trace_id;                // Lambda-Runtime-Trace-Id
+};
+
+// The Runtime API (version 2018-06-01) as a pure state machine: no sockets, no clock.
+// gaffer-init parses HTTP requests, hands them to handle(), writes out the responses and
+// forwards the frames to gafferd. Single-threaded; one invocation in flight at a time.
+class LambdaApi {
+public:
+    explicit LambdaApi(std::string function_arn) : function_arn_(std::move(function_arn)) {}
+
+    struct Outcome {
+        // The answer to write now. Empty for GET /next: the caller parks the connection
+        // and answers it with start() once an invocation is there.
+        std::optional<http::Response> response;
+        // For gafferd: `ready` on the first GET /next; `result` when the task posted a
+        // response (ok) or an error (function_error), or a response over kMaxResponseBytes
+        // (function_error, and a 413 to the task); `init_error` on POST /init/error, after
+        // which the caller ends the environment.
+        std::optional<Frame> frame;
+    };
+    Outcome handle(const http::Request& request);
+
+    // Makes `invocation` the one in flight; returns the 200 answer for a parked GET /next.
+    http::Response start(const Invocation& invocation);
+
+    // The in-flight invocation ended without an answer from the task (timeout, crash).
+    void abandon() { in_flight_.reset(); }
+    const std::optional<std::string>& in_flight() const { return in_flight_; }
+    bool initialized() const { return initialized_; }
+
+private:
+    Outcome finish(const http::Request& request, std::string_view id, bool is_error);
+
+    std::string function_arn_;
+    std::optional<std::string> in_flight_;
+    bool initialized_ = false;
+};
+
+// {"errorMessage": message, "errorType": type}, the Lambda error document.
+std::string error_document(std::string_view message, std::string_view type);
 
 }  // namespace gaffer::runtime
