@@ -1,0 +1,160 @@
+// gaffer::environment — execution environments on the gafferd side: the cgroups that
+// bound them (v1 and v2) and the EnvironmentManager that implements the scheduler's
+// Environments port by spawning gaffer-init and talking to it over the control channel.
+//
+// Threading: CgroupTree and Cgroup are plain synchronous objects (any one thread at a
+// time). EnvironmentManager is loop-thread only, like every port of the scheduler.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coordinator/base/base.hpp"
+
+namespace gaffer::loop {
+class Loop;
+}
+namespace gaffer::manifest {
+struct Manifest;
+}
+
+namespace gaffer::environment {
+
+// ---- Cgroups ---------------------------------------------------------------------------
+
+enum class CgroupVersion { v1, v2 };
+
+// One mounted cgroup hierarchy that holds controllers we use.
+struct Hierarchy {
+    std::vector<std::string> controllers;  // v1: e.g. {"memory"}; v2: {"memory","cpu","pids"}
+    std::string mount;                     // mount point, e.g. /sys/fs/cgroup/memory
+    std::string own;                       // the daemon's cgroup below `mount`, "" = the root
+};
+
+// Where the memory, cpu and pids controllers live. Pure v2: one hierarchy (the cgroup2
+// mount, with those controllers in its cgroup.controllers). v1 or hybrid: one hierarchy
+// per v1 mount holding one of them (co-mounted controllers share one entry).
+struct CgroupLayout {
+    CgroupVersion version = CgroupVersion::v2;
+    std::vector<Hierarchy> hierarchies;
+};
+
+// The filesystem seen through cgroup eyes. The default talks to the kernel; unit tests
+// derive from it to run the same code against a fake cgroupfs in a temporary directory.
+class CgroupFs {
+public:
+    virtual ~CgroupFs() = default;
+    virtual base::Result<std::string> read(const std::string& path);
+    // Writes an existing file (no O_CREAT: cgroupfs files are made by the kernel).
+    virtual base::Result<void> write(const std::string& path, std::string_view value);
+    virtual bool exists(const std::string& path);
+    virtual base::Result<void> make_dir(const std::string& path);   // EEXIST is success
+    virtual base::Result<void> remove_dir(const std::string& path); // ENOENT is success
+    virtual base::Result<std::vector<std::string>> list_dirs(const std::string& path);
+    virtual base::Result<void> kill(pid_t pid, int signum);          // ESRCH is success
+};
+
+CgroupFs& system_cgroup_fs();
+
+// Parses /proc/self/mountinfo and /proc/self/cgroup text into a layout. `fs` is asked
+// for the cgroup2 mount's cgroup.controllers. Errors: unavailable (a controller is not
+// mounted anywhere), invalid (unparsable text).
+base::Result<CgroupLayout> detect_layout(std::string_view mountinfo, std::string_view self_cgroup,
+                                         CgroupFs& fs);
+base::Result<CgroupLayout> detect_layout();  // this process, the real filesystem
+
+struct CgroupLimits {
+    std::uint64_t memory_bytes = 64ull << 20;
+    std::uint32_t cpu_millis = 1000;  // thousandths of a CPU; 0: no CPU limit
+    std::uint32_t pids = 64;          // 0: no pids limit
+};
+
+// Counters of one cgroup. Missing files (old kernels) read as 0.
+struct CgroupStats {
+    std::uint64_t oom_kills = 0;       // v2 memory.events oom_kill; v1 memory.oom_control oom_kill
+    std::uint64_t pids_max_hits = 0;   // pids.events max: forks refused by pids.max
+    std::uint64_t nr_throttled = 0;    // cpu.stat
+    std::uint64_t throttled_usec = 0;  // v2 throttled_usec; v1 throttled_time / 1000
+    std::uint64_t memory_current = 0;  // bytes
+    std::uint64_t memory_peak = 0;     // bytes (v2 memory.peak needs kernel 5.19)
+    std::size_t processes = 0;
+};
+
+// One environment's cgroup (one directory per hierarchy). Move-only. The destructor does
+// not touch the kernel: call remove() (the owner decides when the processes may die).
+class Cgroup {
+public:
+    Cgroup(Cgroup&&) noexcept = default;
+    Cgroup& operator=(Cgroup&&) noexcept = default;
+    ~Cgroup() = default;
+
+    const std::string& name() const { return name_; }
+    const CgroupLimits& limits() const { return limits_; }
+    const std::vector<std::string>& dirs() const { return dirs_; }
+    // cgroup.procs of every directory: what gaffer-init writes its own pid into.
+    std::vector<std::string> procs_files() const;
+
+    base::Result<std::vector<pid_t>> pids() const;  // union over the hierarchies
+    base::Result<CgroupStats> stats() const;
+    // SIGKILLs every process until the cgroup is empty (v2: cgroup.kill when the kernel
+    // has it). Errors: timeout when processes remain after ~2 s.
+    base::Result<void> kill();
+    // kill(), then rmdir every directory, retrying EBUSY briefly. Idempotent.
+    base::Result<void> remove();
+
+private:
+    friend class CgroupTree;
+    Cgroup() = default;
+    CgroupFs* fs_ = nullptr;
+    CgroupVersion version_ = CgroupVersion::v2;
+    std::string name_;
+    CgroupLimits limits_;
+    std::vector<std::string> dirs_;              // one per hierarchy
+    std::map<std::string, std::string> dir_of_;  // controller -> directory
+};
+
+struct CgroupTreeOptions {
+    std::string parent = "gaffer";  // below the daemon's own cgroup
+    // libcgroup creates the environment cgroups and writes their limits. Off: plain
+    // file I/O (unit tests, whose fake cgroupfs libcgroup cannot see).
+    bool use_libcgroup = true;
+};
+
+// The daemon's subtree of environment cgroups: <own>/<parent>/<name> in every hierarchy.
+class CgroupTree {
+public:
+    // Makes <own>/<parent> ready. On v2 below a non-root cgroup this first moves the
+    // daemon into the leaf <own>/gafferd (the "no internal processes" rule) and enables
+    // memory, cpu and pids in subtree_control along the way. Errors: unavailable (a
+    // controller is not delegated to us), io, invalid (bad parent name).
+    static base::Result<CgroupTree> open(CgroupLayout layout, CgroupTreeOptions options,
+                                         CgroupFs& fs = system_cgroup_fs());
+
+    // Creates <own>/<parent>/<name> with the limits. Errors: conflict (exists), io.
+    base::Result<Cgroup> create(std::string_view name, const CgroupLimits& limits);
+
+    // Kills and removes every cgroup under <parent> (left behind by a crashed daemon).
+    // Returns how many were removed.
+    base::Result<std::size_t> cleanup_stale();
+
+    const CgroupLayout& layout() const { return layout_; }
+    // <mount>/<own>/<parent> per hierarchy.
+    const std::vector<std::string>& parent_dirs() const { return parent_dirs_; }
+
+private:
+    CgroupTree() = default;
+    CgroupLayout layout_;
+    CgroupTreeOptions options_;
+    CgroupFs* fs_ = nullptr;
+    std::vector<std::string> parent_dirs_;  // one per hierarchy
+    std::vector<std::string> parent_rel_;   // the same, relative to the mount
+};
+
+}  // namespace gaffer::environment
