@@ -1,0 +1,23 @@
+// What the task sees: gaffer-init builds it in PID 1 of the new namespaces, as root, before
+// the task starts. Every step is done in the private mount namespace; nothing on the host
+// changes (no directory is created outside the new root's tmpfs).
+#pragma once
+
+#include "coordinator/base/base.hpp"
+#include "tasks/runtime/runtime.hpp"
+
+namespace gaffer::init {
+
+// The new root: a read-only tmpfs holding read-only binds of the host's top-level
+// directories, fresh /proc, a minimal /dev, private /tmp, /run and /dev/shm, the artifact
+// at /task, the declared resources, and empty read-only tmpfs over spec.hidden_paths; then
+// pivot_root and the old root detached. Errors name the path and the step.
+base::Result<void> build_root(const runtime::LaunchSpec& spec);
+
+// sethostname in the new UTS namespace.
+base::Result<void> set_hostname(const std::string& name);
+
+// Brings up `lo` in a new network namespace so that 127.0.0.1 works.
+base::Result<void> bring_up_loopback();
+
+}  // namespace gaffer::init
