@@ -1,0 +1,86 @@
+// gaffer::config — the daemon's settings: every key of gaffer.toml with its default,
+// a pure parser (TOML text in, Config out) and a thin loader around it.
+//
+// The parser is strict: an unknown section or key, a value of the wrong type or out of
+// range is an Errc::invalid error whose message names the key, e.g.
+// `scheduler.queue_limit: must be between 1 and 100000 (got 0)`; malformed TOML gives
+// `line 3: ...`. Pure and thread-agnostic; no logging.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "coordinator/base/base.hpp"
+
+namespace gaffer::config {
+
+// Durations are written "500ms", "3s", "5m", "1h" (one number, one unit).
+using Millis = std::chrono::milliseconds;
+
+// The path gaffer-init was installed to (GAFFER_INIT_PATH from the build).
+std::string default_init_path();
+
+struct Daemon {
+    std::string state_dir = "/var/lib/gaffer";          // absolute; SQLite files live here
+    base::LogLevel log_level = base::LogLevel::info;     // "debug" | "info" | "warning" | "error"
+    bool allow_root_tasks = false;                       // may a manifest run as uid 0?
+    std::string default_user = "gaffer-task";            // account for tasks that name none
+    std::uint32_t max_tasks = 256;                       // 1..65536 deployed task definitions
+
+    friend bool operator==(const Daemon&, const Daemon&) = default;
+};
+
+struct Api {
+    std::string socket = "/run/gaffer/gaffer.sock";      // absolute, < 108 bytes (sun_path)
+    std::uint32_t socket_mode = 0660;                    // 0..0777; integer 0o660 or string "0660"
+    std::string socket_group = "gaffer";                 // empty: leave the daemon's group
+    std::uint64_t max_request_bytes = 8u << 20;          // 4 KiB..64 MiB; integer or "8M"
+    std::uint32_t max_connections = 64;                  // 1..4096
+
+    friend bool operator==(const Api&, const Api&) = default;
+};
+
+struct Scheduler {
+    std::uint32_t queue_limit = 1000;                    // 1..100000 queued invocations
+    std::uint32_t max_environments = 32;                 // 1..4096 live environments
+    Millis idle_timeout{std::chrono::minutes(5)};        // 1s..24h before a warm env is torn down
+    Millis restart_backoff_initial{std::chrono::seconds(1)};  // 10ms..1h
+    Millis restart_backoff_max{std::chrono::seconds(60)};     // >= initial, <= 24h
+    std::uint32_t broken_after_failures = 3;             // 1..1000 failures within broken_window
+    Millis broken_window{std::chrono::hours(1)};         // 1s..7d
+    Millis stop_grace{std::chrono::seconds(5)};          // 0ms..10m between SIGTERM and SIGKILL
+    std::uint32_t async_result_retention = 10000;        // 1..1000000 finished async results kept
+
+    friend bool operator==(const Scheduler&, const Scheduler&) = default;
+};
+
+struct Environments {
+    std::string init_path = default_init_path();         // absolute path of gaffer-init
+    std::string cgroup_parent = "gaffer";                // relative cgroup path, no ".."
+    std::string log_dir = "/var/log/gaffer/tasks";       // absolute; one log per task
+    std::uint64_t log_max_bytes = 1u << 20;              // 4 KiB..1 GiB before rotation
+    std::uint32_t log_keep = 3;                          // 0..100 rotated files kept
+    std::uint16_t runtime_api_port = 9001;               // 1..65535, inside the environment
+
+    friend bool operator==(const Environments&, const Environments&) = default;
+};
+
+struct Config {
+    Daemon daemon;
+    Api api;
+    Scheduler scheduler;
+    Environments environments;
+
+    friend bool operator==(const Config&, const Config&) = default;
+};
+
+// Parses gaffer.toml text; keys not present keep their defaults. Empty text is valid.
+base::Result<Config> parse(std::string_view toml_text);
+
+// Reads and parses the file at `path`. A missing file is Errc::not_found when
+// `must_exist`, otherwise the defaults. Messages are prefixed with the path.
+base::Result<Config> load(const std::string& path, bool must_exist);
+
+}  // namespace gaffer::config

@@ -1,0 +1,268 @@
+#include "coordinator/config/detail/keys.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+
+#include "coordinator/config/detail/units.hpp"
+
+namespace gaffer::config::detail {
+namespace {
+
+using Reason = std::optional<std::string>;
+using Setter = std::function<Reason(const Value&, Config&)>;
+
+struct Key {
+    std::string_view section;
+    std::string_view name;
+    Setter set;
+};
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+Reason wrong_type(const Value& v, std::string_view wanted) {
+    return "must be " + std::string(wanted) + ", not " + v.description;
+}
+
+template <class Field>
+Setter integer(Field field, std::int64_t min, std::int64_t max) {
+    return [=](const Value& v, Config& c) -> Reason {
+        if (v.kind != Value::Kind::integer) return wrong_type(v, "an integer");
+        if (v.integer < min || v.integer > max)
+            return "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                   " (got " + std::to_string(v.integer) + ")";
+        auto& target = field(c);
+        target = static_cast<std::remove_reference_t<decltype(target)>>(v.integer);
+        return std::nullopt;
+    };
+}
+
+// A byte count: an integer, or a size string such as "8M".
+template <class Field>
+Setter bytes(Field field, std::uint64_t min, std::uint64_t max) {
+    return [=](const Value& v, Config& c) -> Reason {
+        std::optional<std::uint64_t> n;
+        if (v.kind == Value::Kind::string) {
+            n = parse_size(v.text);
+            if (!n) return quoted(v.text) + " is not a size (use e.g. 512K, 8M, 1G)";
+        } else if (v.kind == Value::Kind::integer && v.integer >= 0) {
+            n = static_cast<std::uint64_t>(v.integer);
+        } else {
+            return wrong_type(v, "a byte count or a size string like \"8M\"");
+        }
+        if (*n < min || *n > max)
+            return "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                   " bytes (got " + std::to_string(*n) + ")";
+        field(c) = *n;
+        return std::nullopt;
+    };
+}
+
+template <class Field>
+Setter duration(Field field, Millis min, Millis max) {
+    return [=](const Value& v, Config& c) -> Reason {
+        if (v.kind != Value::Kind::string) return wrong_type(v, "a duration string like \"5m\"");
+        auto d = parse_duration(v.text);
+        if (!d) return quoted(v.text) + " is not a duration (use e.g. 500ms, 3s, 5m, 1h)";
+        if (*d < min || *d > max)
+            return "must be between " + format_duration(min) + " and " + format_duration(max) +
+                   " (got " + v.text + ")";
+        field(c) = *d;
+        return std::nullopt;
+    };
+}
+
+template <class Field>
+Setter boolean(Field field) {
+    return [=](const Value& v, Config& c) -> Reason {
+        if (v.kind != Value::Kind::boolean) return wrong_type(v, "true or false");
+        field(c) = v.boolean;
+        return std::nullopt;
+    };
+}
+
+// A string checked by `rule`, which returns the reason a value is refused.
+template <class Field, class Rule>
+Setter text(Field field, Rule rule) {
+    return [=](const Value& v, Config& c) -> Reason {
+        if (v.kind != Value::Kind::string) return wrong_type(v, "a string");
+        if (v.text.find('\0') != std::string::npos) return std::string("must not contain a NUL byte");
+        if (auto reason = rule(v.text)) return reason;
+        field(c) = v.text;
+        return std::nullopt;
+    };
+}
+
+Reason absolute_path(const std::string& p) {
+    if (p.empty() || p[0] != '/') return quoted(p) + " must be an absolute path";
+    if (p.size() >= 4096) return std::string("is longer than 4095 bytes");
+    if (("/" + p + "/").find("/../") != std::string::npos)
+        return quoted(p) + " must not contain \"..\" components";
+    return std::nullopt;
+}
+
+Reason socket_path(const std::string& p) {
+    if (auto reason = absolute_path(p)) return reason;
+    if (p.size() >= 108) return "is " + std::to_string(p.size()) + " bytes; a socket path must be shorter than 108";
+    return std::nullopt;
+}
+
+// An account: [a-z_][a-z0-9_-]{0,31} or a numeric id, the same rule manifests use.
+Reason account(const std::string& a) {
+    if (!a.empty() && a.size() <= 10 && std::all_of(a.begin(), a.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+        std::stoull(a) <= 4294967294u)
+        return std::nullopt;
+    bool ok = !a.empty() && a.size() <= 32 && ((a[0] >= 'a' && a[0] <= 'z') || a[0] == '_');
+    for (char c : a) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
+    if (ok) return std::nullopt;
+    return quoted(a) + " is not a valid account name ([a-z_][a-z0-9_-]{0,31}) or numeric id";
+}
+
+Reason cgroup_path(const std::string& p) {
+    const std::string hint = " (a relative path such as \"gaffer\" or \"edge/gaffer\")";
+    if (p.empty() || p.size() > 255) return quoted(p) + " is not a cgroup path" + hint;
+    std::size_t start = 0;
+    while (start <= p.size()) {
+        auto end = std::min(p.find('/', start), p.size());
+        const std::string part = p.substr(start, end - start);
+        const bool ok = !part.empty() && part != "." && part != ".." &&
+                        std::all_of(part.begin(), part.end(), [](char c) {
+                            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+                        });
+        if (!ok) return quoted(p) + " is not a cgroup path" + hint;
+        start = end + 1;
+    }
+    return std::nullopt;
+}
+
+Setter log_level() {
+    return [](const Value& v, Config& c) -> Reason {
+        if (v.kind != Value::Kind::string) return wrong_type(v, "a string");
+        static const std::pair<std::string_view, base::LogLevel> levels[] = {
+            {"debug", base::LogLevel::debug}, {"info", base::LogLevel::info},
+            {"warning", base::LogLevel::warning}, {"error", base::LogLevel::error}};
+        for (const auto& [name, level] : levels) {
+            if (v.text == name) return c.daemon.log_level = level, std::nullopt;
+        }
+        return quoted(v.text) + " is not one of debug, info, warning, error";
+    };
+}
+
+// A permission mode: an integer (write 0o660 in TOML; 0660 is a TOML syntax error) or
+// an octal string "0660".
+Setter socket_mode() {
+    return [](const Value& v, Config& c) -> Reason {
+        std::int64_t mode = -1;
+        if (v.kind == Value::Kind::integer) {
+            mode = v.integer;
+        } else if (v.kind == Value::Kind::string) {
+            const bool octal = !v.text.empty() && v.text.size() <= 4 &&
+                               v.text.find_first_not_of("01234567") == std::string::npos;
+            if (!octal) return quoted(v.text) + " is not an octal mode like \"0660\"";
+            mode = std::stoll(v.text, nullptr, 8);
+        } else {
+            return wrong_type(v, "an octal mode like \"0660\"");
+        }
+        if (mode < 0 || mode > 0777)
+            return v.text + " is not a permission mode (0 to 0777); write it as \"0660\" or 0o660";
+        c.api.socket_mode = static_cast<std::uint32_t>(mode);
+        return std::nullopt;
+    };
+}
+
+#define GAFFER_FIELD(path) [](Config& c) -> auto& { return c.path; }
+
+const std::vector<Key>& schema() {
+    using namespace std::chrono;
+    static const std::vector<Key> keys = {
+        {"daemon", "state_dir", text(GAFFER_FIELD(daemon.state_dir), absolute_path)},
+        {"daemon", "log_level", log_level()},
+        {"daemon", "allow_root_tasks", boolean(GAFFER_FIELD(daemon.allow_root_tasks))},
+        {"daemon", "default_user", text(GAFFER_FIELD(daemon.default_user), account)},
+        {"daemon", "max_tasks", integer(GAFFER_FIELD(daemon.max_tasks), 1, 65536)},
+        {"api", "socket", text(GAFFER_FIELD(api.socket), socket_path)},
+        {"api", "socket_mode", socket_mode()},
+        {"api", "socket_group", text(GAFFER_FIELD(api.socket_group),
+                                     [](const std::string& g) { return g.empty() ? std::nullopt : account(g); })},
+        {"api", "max_request_bytes", bytes(GAFFER_FIELD(api.max_request_bytes), 4096, 64u << 20)},
+        {"api", "max_connections", integer(GAFFER_FIELD(api.max_connections), 1, 4096)},
+        {"scheduler", "queue_limit", integer(GAFFER_FIELD(scheduler.queue_limit), 1, 100000)},
+        {"scheduler", "max_environments", integer(GAFFER_FIELD(scheduler.max_environments), 1, 4096)},
+        {"scheduler", "idle_timeout", duration(GAFFER_FIELD(scheduler.idle_timeout), seconds(1), hours(24))},
+        {"scheduler", "restart_backoff_initial",
+         duration(GAFFER_FIELD(scheduler.restart_backoff_initial), milliseconds(10), hours(1))},
+        {"scheduler", "restart_backoff_max",
+         duration(GAFFER_FIELD(scheduler.restart_backoff_max), milliseconds(10), hours(24))},
+        {"scheduler", "broken_after_failures", integer(GAFFER_FIELD(scheduler.broken_after_failures), 1, 1000)},
+        {"scheduler", "broken_window", duration(GAFFER_FIELD(scheduler.broken_window), seconds(1), hours(24 * 7))},
+        {"scheduler", "stop_grace", duration(GAFFER_FIELD(scheduler.stop_grace), milliseconds(0), minutes(10))},
+        {"scheduler", "async_result_retention",
+         integer(GAFFER_FIELD(scheduler.async_result_retention), 1, 1000000)},
+        {"environments", "init_path", text(GAFFER_FIELD(environments.init_path), absolute_path)},
+        {"environments", "cgroup_parent", text(GAFFER_FIELD(environments.cgroup_parent), cgroup_path)},
+        {"environments", "log_dir", text(GAFFER_FIELD(environments.log_dir), absolute_path)},
+        {"environments", "log_max_bytes", bytes(GAFFER_FIELD(environments.log_max_bytes), 4096, 1u << 30)},
+        {"environments", "log_keep", integer(GAFFER_FIELD(environments.log_keep), 0, 100)},
+        {"environments", "runtime_api_port", integer(GAFFER_FIELD(environments.runtime_api_port), 1, 65535)},
+    };
+    return keys;
+}
+
+#undef GAFFER_FIELD
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0u : 1u)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+}  // namespace
+
+const std::vector<std::string_view>& sections() {
+    static const std::vector<std::string_view> names = {"daemon", "api", "scheduler", "environments"};
+    return names;
+}
+
+std::vector<std::string_view> keys_of(std::string_view section) {
+    std::vector<std::string_view> out;
+    for (const Key& k : schema())
+        if (k.section == section) out.push_back(k.name);
+    return out;
+}
+
+std::optional<std::string> apply(std::string_view section, std::string_view key, const Value& value,
+                                 Config& config) {
+    for (const Key& k : schema())
+        if (k.section == section && k.name == key) return k.set(value, config);
+    return "unknown key";
+}
+
+std::optional<std::string> check_consistency(const Config& c) {
+    if (c.scheduler.restart_backoff_max < c.scheduler.restart_backoff_initial)
+        return "scheduler.restart_backoff_max: must not be less than restart_backoff_initial (" +
+               format_duration(c.scheduler.restart_backoff_initial) + ")";
+    return std::nullopt;
+}
+
+std::optional<std::string_view> closest(std::string_view word, const std::vector<std::string_view>& candidates) {
+    std::optional<std::string_view> best;
+    std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+    for (std::string_view candidate : candidates) {
+        // An abbreviation ("queue" for "queue_limit") is as likely a slip as a typo.
+        const bool abbreviation = word.size() >= 3 && candidate.substr(0, word.size()) == word;
+        const std::size_t d = abbreviation ? 1 : edit_distance(word, candidate);
+        if (d < best_distance) best = candidate, best_distance = d;
+    }
+    return best;
+}
+
+}  // namespace gaffer::config::detail
