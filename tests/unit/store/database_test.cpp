@@ -159,6 +159,27 @@ TEST_CASE("migrate applies each step in its own transaction and stops at a faili
     CHECK(RawDb(tmp.db_file()).text("SELECT name FROM sqlite_master WHERE name = 'three'") == "three");
 }
 
+TEST_CASE("a failing SQLite call is io, naming the operation, SQLite's message and the file") {
+    TempDir tmp;
+    auto db = Database::open(tmp.state_dir());
+    REQUIRE(db);
+    REQUIRE(db->list_tasks());  // its statement is now cached
+    RawDb(tmp.db_file()).exec("DROP TABLE tasks");
+
+    auto cached = db->list_tasks();  // fails when stepped (re-prepare against the new schema)
+    REQUIRE_FALSE(cached);
+    CHECK(cached.error().code == base::Errc::io);
+    CHECK(cached.error().message.find("list tasks") != std::string::npos);
+    CHECK(cached.error().message.find("no such table: tasks") != std::string::npos);
+    CHECK(cached.error().message.find(tmp.db_file()) != std::string::npos);
+
+    auto fresh = db->remove_task("x");  // fails in prepare
+    REQUIRE_FALSE(fresh);
+    CHECK(fresh.error().code == base::Errc::io);
+    CHECK(fresh.error().message.find("remove task") != std::string::npos);
+    CHECK(fresh.error().message.find("no such table: tasks") != std::string::npos);
+}
+
 TEST_CASE("a journal keeps working after its Database is moved") {
     TempDir tmp;
     auto opened = Database::open(tmp.state_dir());
