@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -160,4 +162,22 @@ TEST_CASE("equality notices every field") {
         edits[i](changed);
         CHECK_MESSAGE(!(changed == base), "edit " << i);
     }
+}
+
+TEST_CASE("the examples in docs/tasks.md are valid manifests") {
+    std::ifstream in(std::string(GAFFER_SOURCE_ROOT) + "/docs/tasks.md");
+    REQUIRE(in);
+    std::stringstream doc;
+    doc << in.rdbuf();
+    const std::string text = doc.str();
+    int examples = 0;
+    for (std::size_t at = text.find("```json\n"); at != std::string::npos; at = text.find("```json\n", at)) {
+        at += 8;
+        const std::size_t end = text.find("```", at);
+        REQUIRE(end != std::string::npos);
+        auto m = manifest::parse(std::string_view(text).substr(at, end - at));
+        CHECK_MESSAGE(m, (m ? "" : m.error().message));
+        ++examples;
+    }
+    CHECK(examples == 2);
 }
