@@ -4,11 +4,15 @@
 //
 // Threading: CgroupTree and Cgroup are plain synchronous objects (any one thread at a
 // time). EnvironmentManager is loop-thread only, like every port of the scheduler.
+// Nothing here logs: messages from gaffer-init and clean-up problems go to the
+// `on_log` callback of EnvironmentSettings.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,12 +21,10 @@
 #include <vector>
 
 #include "coordinator/base/base.hpp"
+#include "coordinator/scheduler/scheduler.hpp"
 
 namespace gaffer::loop {
 class Loop;
-}
-namespace gaffer::manifest {
-struct Manifest;
 }
 
 namespace gaffer::environment {
@@ -155,6 +157,84 @@ private:
     CgroupFs* fs_ = nullptr;
     std::vector<std::string> parent_dirs_;  // one per hierarchy
     std::vector<std::string> parent_rel_;   // the same, relative to the mount
+};
+
+// ---- Environments ----------------------------------------------------------------------
+
+struct EnvironmentSettings {
+    std::string init_path;                  // the gaffer-init executable
+    std::string cgroup_parent = "gaffer";   // below the daemon's own cgroup
+    std::string log_dir;                    // task output: <log_dir>/<task>.log (created)
+    std::uint64_t log_max_bytes = 1u << 20;
+    std::uint32_t log_keep = 3;
+    std::string state_dir;                  // hidden from tasks
+    std::string tasks_root;                 // hidden from tasks ("" = none)
+    bool allow_root_tasks = false;          // else a task resolving to uid 0 is refused
+    std::string default_user = "gaffer-task";  // when a manifest names no user
+    std::uint16_t runtime_api_port = 9001;  // Runtime API port with network "none"; host
+                                            // network always gets 0 (a free port)
+    bool use_libcgroup = true;              // see CgroupTreeOptions
+    // After gaffer-init exited (or closed the channel), how long to wait for the other
+    // half before finishing anyway.
+    base::Duration exit_linger = std::chrono::seconds(1);
+    // Lines gaffer-init logs about itself (level "debug".."error") and clean-up problems
+    // ("warning"). Empty: dropped.
+    std::function<void(scheduler::EnvId, std::string_view level, std::string_view line)> on_log;
+};
+
+// For `gaffer env list` and /metrics.
+struct EnvironmentStatus {
+    scheduler::EnvId id = 0;
+    std::string task;
+    pid_t pid = -1;  // gaffer-init's outer process
+    std::optional<CgroupStats> cgroup;  // empty when the cgroup cannot be read
+};
+
+// The Environments port, for real: one cgroup plus one gaffer-init per environment.
+// start() creates the cgroup with the manifest's limits, spawns gaffer-init with the
+// control channel as fd 3 and sends the launch frame; frames from gaffer-init become
+// EnvironmentEvents calls. The environment ends (exactly one on_exit) once gaffer-init has
+// exited and its channel has closed; by then its cgroup is emptied and removed.
+class EnvironmentManager final : public scheduler::Environments {
+public:
+    // Detects the cgroup layout, opens the tree, removes stale environment cgroups and
+    // creates log_dir. Errors: those of detect_layout/CgroupTree::open, io.
+    static base::Result<std::unique_ptr<EnvironmentManager>> open(loop::Loop& loop,
+                                                                  EnvironmentSettings settings);
+    EnvironmentManager(loop::Loop& loop, EnvironmentSettings settings, CgroupTree tree);
+    // Kills every environment and removes its cgroup, synchronously; no on_exit calls.
+    ~EnvironmentManager() override;
+    EnvironmentManager(const EnvironmentManager&) = delete;
+    EnvironmentManager& operator=(const EnvironmentManager&) = delete;
+
+    // Errors: not_found (user or group unknown), denied (uid 0 without
+    // allow_root_tasks), conflict/io (cgroup), io (socketpair, spawn).
+    base::Result<scheduler::EnvId> start(const manifest::Manifest& task,
+                                         scheduler::EnvironmentEvents& events) override;
+    // Sends an invoke frame; deadline = now + the task's timeout (wall clock, epoch ms).
+    // An unknown environment is ignored (its on_exit has been delivered already).
+    void invoke(scheduler::EnvId env, const scheduler::Invocation& invocation) override;
+    // Sends shutdown {grace_ms}; gaffer-init and the cgroup are killed if it has not
+    // exited after grace + 1 s.
+    void stop(scheduler::EnvId env, base::Duration grace) override;
+
+    std::vector<EnvironmentStatus> list() const;
+    std::size_t stale_removed() const { return stale_removed_; }
+
+private:
+    struct Env;
+    void on_frame(Env& env, std::string_view bytes);
+    void handle(Env& env, int type, std::string header, std::string payload);
+    void maybe_finish(scheduler::EnvId id);
+    void finish(scheduler::EnvId id);
+    void log(scheduler::EnvId id, std::string_view level, std::string_view line) const;
+
+    loop::Loop& loop_;
+    EnvironmentSettings settings_;
+    CgroupTree tree_;
+    std::size_t stale_removed_ = 0;
+    scheduler::EnvId next_id_ = 1;
+    std::map<scheduler::EnvId, std::unique_ptr<Env>> envs_;
 };
 
 }  // namespace gaffer::environment

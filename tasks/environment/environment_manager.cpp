@@ -1,0 +1,324 @@
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include <nlohmann/json.hpp>
+
+#include "coordinator/loop/loop.hpp"
+#include "tasks/environment/detail/exit_report.hpp"
+#include "tasks/environment/detail/launch.hpp"
+
+namespace gaffer::environment {
+
+using scheduler::EnvId;
+using Json = nlohmann::json;
+
+namespace {
+
+constexpr auto kStopMargin = std::chrono::seconds(1);
+
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+}  // namespace
+
+struct EnvironmentManager::Env {
+    EnvId id = 0;
+    std::string task;
+    std::uint32_t timeout_ms = 0;
+    scheduler::EnvironmentEvents* events = nullptr;  // null: start() failed, report nothing
+    std::optional<Cgroup> cgroup;
+    std::unique_ptr<loop::Process> process;
+    std::unique_ptr<loop::Stream> stream;
+    std::unique_ptr<loop::Timer> linger;  // the other half of the exit, or a stop deadline
+    runtime::Decoder decoder;
+    detail::ExitFacts facts;
+    bool process_done = false;
+    bool stream_done = false;
+    bool linger_expired = false;
+};
+
+base::Result<std::unique_ptr<EnvironmentManager>> EnvironmentManager::open(loop::Loop& loop,
+                                                                           EnvironmentSettings settings) {
+    auto layout = detect_layout();
+    if (!layout) return tl::unexpected(layout.error());
+    auto tree = CgroupTree::open(*layout, {settings.cgroup_parent, settings.use_libcgroup});
+    if (!tree) return tl::unexpected(tree.error());
+    auto stale = tree->cleanup_stale();
+    if (!stale) return tl::unexpected(stale.error());
+    if (!settings.log_dir.empty() && ::mkdir(settings.log_dir.c_str(), 0750) != 0 && errno != EEXIST)
+        return base::fail_errno(base::Errc::io, "cannot create the task log directory " + settings.log_dir, errno);
+    auto manager = std::make_unique<EnvironmentManager>(loop, std::move(settings), std::move(*tree));
+    manager->stale_removed_ = *stale;
+    return manager;
+}
+
+EnvironmentManager::EnvironmentManager(loop::Loop& loop, EnvironmentSettings settings, CgroupTree tree)
+    : loop_(loop), settings_(std::move(settings)), tree_(std::move(tree)) {}
+
+EnvironmentManager::~EnvironmentManager() {
+    for (auto& [id, env] : envs_) {
+        if (env->process && !env->process_done) (void)env->process->kill(SIGKILL);
+        if (env->cgroup)
+            if (auto ok = env->cgroup->remove(); !ok) log(id, "warning", ok.error().message);
+    }
+}
+
+void EnvironmentManager::log(EnvId id, std::string_view level, std::string_view line) const {
+    if (settings_.on_log) settings_.on_log(id, level, line);
+}
+
+base::Result<EnvId> EnvironmentManager::start(const manifest::Manifest& task,
+                                              scheduler::EnvironmentEvents& events) {
+    auto identity = detail::resolve_identity(task, settings_.default_user, settings_.allow_root_tasks);
+    if (!identity) return tl::unexpected(identity.error());
+
+    const EnvId id = next_id_++;
+    auto group = tree_.create(task.name + "-" + std::to_string(id), detail::limits_of(task));
+    if (!group) return tl::unexpected(group.error());
+    const auto spec = detail::make_launch_spec(task, *identity, settings_, group->procs_files());
+
+    auto env = std::make_unique<Env>();
+    env->id = id;
+    env->task = task.name;
+    env->timeout_ms = spec.timeout_ms;
+    env->cgroup = std::move(*group);
+    env->linger = std::make_unique<loop::Timer>(loop_);
+    auto fail_start = [&](base::Error error) -> base::Result<EnvId> {
+        if (env->process) {
+            // Keep the record until libuv has reaped gaffer-init; it reports nothing.
+            (void)env->process->kill(SIGKILL);
+            env->stream.reset();
+            env->stream_done = true;
+            envs_.emplace(id, std::move(env));
+        } else {
+            (void)env->cgroup->remove();
+        }
+        return tl::unexpected(std::move(error));
+    };
+
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+        return fail_start(base::Error{base::Errc::io, std::string("socketpair: ") + std::strerror(errno)});
+    base::Fd ours(fds[0]), theirs(fds[1]);
+
+    loop::Process::Options options;
+    options.argv = {settings_.init_path};
+    options.extra_fds = {theirs.get()};  // becomes fd 3 in gaffer-init
+    auto process = loop::Process::spawn(loop_, options, [this, id](std::int64_t status, int signal) {
+        auto it = envs_.find(id);
+        if (it == envs_.end()) return;
+        it->second->process_done = true;
+        it->second->facts.exit_status = status;
+        it->second->facts.term_signal = signal;
+        maybe_finish(id);
+    });
+    if (!process) {
+        auto e = process.error();
+        e.message = "cannot start " + settings_.init_path + " for task " + task.name + ": " + e.message;
+        return fail_start(std::move(e));
+    }
+    env->process = std::move(*process);
+    theirs.reset();
+
+    auto stream = loop::Stream::adopt(loop_, std::move(ours));
+    if (!stream) return fail_start(stream.error());
+    env->stream = std::move(*stream);
+
+    std::string launch;
+    runtime::encode(runtime::Frame{runtime::FrameType::launch, runtime::to_json(spec), {}}, launch);
+    if (!env->stream->write(std::move(launch)))
+        return fail_start(base::Error{base::Errc::io, "cannot send the launch frame to gaffer-init"});
+
+    env->events = &events;
+    Env& ref = *env;
+    envs_.emplace(id, std::move(env));
+    ref.stream->start([this, &ref](std::string_view bytes) { on_frame(ref, bytes); },
+                      [this, id](base::Error reason) {
+                          auto it = envs_.find(id);
+                          if (it == envs_.end()) return;
+                          it->second->stream_done = true;
+                          it->second->stream.reset();  // invoke() now knows the channel is gone
+                          if (reason.code != base::Errc::unavailable)
+                              log(id, "warning", "control channel: " + reason.message);
+                          maybe_finish(id);
+                      });
+    return id;
+}
+
+void EnvironmentManager::on_frame(Env& env, std::string_view bytes) {
+    const EnvId id = env.id;
+    if (auto fed = env.decoder.feed(bytes); !fed) {
+        // A broken channel cannot be resynchronised: end the environment.
+        log(id, "error", fed.error().message);
+        env.facts.protocol_error = fed.error().message;
+        env.stream.reset();  // inside its own callback: allowed by loop::Stream
+        env.stream_done = true;
+        if (env.process && !env.process_done) (void)env.process->kill(SIGKILL);
+        if (env.cgroup) (void)env.cgroup->kill();
+        maybe_finish(id);
+        return;
+    }
+    while (true) {
+        // The events may call back into us; look the environment up again each time.
+        auto it = envs_.find(id);
+        if (it == envs_.end() || !it->second->stream) return;
+        auto frame = it->second->decoder.next();
+        if (!frame) return;
+        handle(*it->second, static_cast<int>(frame->type), std::move(frame->header),
+               std::move(frame->payload));
+    }
+}
+
+void EnvironmentManager::handle(Env& env, int type, std::string header, std::string payload) {
+    Json h = Json::parse(header, nullptr, false);
+    if (!h.is_object()) h = Json::object();
+    auto text = [&](const char* key) {
+        auto it = h.find(key);
+        return it != h.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    auto number = [&](const char* key) {
+        auto it = h.find(key);
+        return it != h.end() && it->is_number_integer() ? it->get<int>() : 0;
+    };
+    switch (static_cast<runtime::FrameType>(type)) {
+        case runtime::FrameType::ready:
+            if (env.facts.ready) return;  // idle again is implied by each result
+            env.facts.ready = true;
+            env.events->on_ready(env.id);
+            return;
+        case runtime::FrameType::result: {
+            std::uint64_t ooms = 0;
+            if (auto stats = env.cgroup->stats()) ooms = stats->oom_kills;
+            auto outcome = detail::outcome_of(text("status"), text("detail"), std::move(payload),
+                                              ooms > env.facts.oom_kills_reported,
+                                              env.cgroup->limits().memory_bytes);
+            env.facts.oom_kills_reported = ooms;
+            env.events->on_result(env.id, std::move(outcome));
+            return;
+        }
+        case runtime::FrameType::init_error:
+            env.facts.init_error = text("detail").empty() ? payload : text("detail");
+            if (env.facts.init_error.empty()) env.facts.init_error = "the task failed to initialise";
+            return;
+        case runtime::FrameType::exited:
+            env.facts.exited = detail::ExitFrame{text("reason"), number("code"), number("signal"), text("detail")};
+            return;
+        case runtime::FrameType::log: {
+            std::string level = text("level");
+            log(env.id, level.empty() ? "info" : level, payload);
+            return;
+        }
+        default:
+            log(env.id, "warning", "unexpected frame type " + std::to_string(type) + " from gaffer-init");
+    }
+}
+
+void EnvironmentManager::invoke(EnvId id, const scheduler::Invocation& invocation) {
+    auto it = envs_.find(id);
+    if (it == envs_.end() || !it->second->events) return;
+    Env& env = *it->second;
+    if (invocation.payload.size() > runtime::kMaxResponseBytes) {
+        // Answer from the loop, not from inside the scheduler's invoke() call.
+        loop_.post([events = env.events, id, size = invocation.payload.size()] {
+            events->on_result(id, scheduler::Outcome{scheduler::Status::function_error, {},
+                                                     "the event of " + std::to_string(size) +
+                                                         " bytes exceeds the 6 MB limit"});
+        });
+        return;
+    }
+    if (!env.stream) return;  // the channel is gone; on_exit follows
+    Json h{{"id", invocation.id}, {"deadline_ms", base::wall_epoch_millis() + env.timeout_ms}};
+    std::string bytes;
+    runtime::encode(runtime::Frame{runtime::FrameType::invoke, dump(h), invocation.payload}, bytes);
+    env.stream->write(std::move(bytes));
+}
+
+void EnvironmentManager::stop(EnvId id, base::Duration grace) {
+    auto it = envs_.find(id);
+    if (it == envs_.end()) return;
+    Env& env = *it->second;
+    env.facts.stop_requested = true;
+    const auto grace_ms = std::chrono::duration_cast<std::chrono::milliseconds>(grace).count();
+    if (env.stream) {
+        std::string bytes;
+        runtime::encode(runtime::Frame{runtime::FrameType::shutdown,
+                                       dump(Json{{"grace_ms", grace_ms < 0 ? 0 : grace_ms}}), {}},
+                        bytes);
+        env.stream->write(std::move(bytes));
+    }
+    if (env.process_done) return;  // the linger timer is already running
+    env.linger->start(grace + kStopMargin, [this, id] {
+        auto found = envs_.find(id);
+        if (found == envs_.end()) return;
+        Env& e = *found->second;
+        log(id, "warning", "environment did not stop within its grace period; killing it");
+        if (!e.process_done) (void)e.process->kill(SIGKILL);
+        if (e.cgroup) (void)e.cgroup->kill();
+    });
+}
+
+void EnvironmentManager::maybe_finish(EnvId id) {
+    auto it = envs_.find(id);
+    if (it == envs_.end()) return;
+    Env& env = *it->second;
+    if (env.process_done && (env.stream_done || env.linger_expired)) {
+        finish(id);
+        return;
+    }
+    if (env.process_done == env.stream_done) return;
+    // One half of the exit happened: give the other a moment, then force it.
+    env.linger->start(settings_.exit_linger, [this, id] {
+        auto found = envs_.find(id);
+        if (found == envs_.end()) return;
+        Env& e = *found->second;
+        e.linger_expired = true;
+        if (!e.process_done) {
+            // The channel closed but gaffer-init lives on: kill it; its exit finishes us.
+            (void)e.process->kill(SIGKILL);
+            if (e.cgroup) (void)e.cgroup->kill();
+            return;
+        }
+        maybe_finish(id);
+    });
+}
+
+void EnvironmentManager::finish(EnvId id) {
+    auto it = envs_.find(id);
+    std::unique_ptr<Env> env = std::move(it->second);
+    envs_.erase(it);
+    if (env->stream) env->stream->close();
+
+    std::string cleanup_problem;
+    if (env->cgroup) {
+        if (auto ok = env->cgroup->kill(); !ok) cleanup_problem = ok.error().message;
+        if (auto stats = env->cgroup->stats()) env->facts.oom_kills_final = stats->oom_kills;
+        if (auto ok = env->cgroup->remove(); !ok) cleanup_problem = ok.error().message;
+    }
+    if (!cleanup_problem.empty()) log(id, "warning", "cgroup clean-up: " + cleanup_problem);
+    if (!env->events) return;
+    auto* events = env->events;
+    auto info = detail::exit_info_of(env->facts, env->cgroup ? env->cgroup->limits().memory_bytes : 0);
+    // The Env (its Process, Stream and Timer) goes before the scheduler hears of the exit,
+    // so that on_exit may start a replacement freely.
+    env.reset();
+    events->on_exit(id, std::move(info));
+}
+
+std::vector<EnvironmentStatus> EnvironmentManager::list() const {
+    std::vector<EnvironmentStatus> out;
+    for (const auto& [id, env] : envs_) {
+        if (!env->events) continue;
+        EnvironmentStatus status;
+        status.id = id;
+        status.task = env->task;
+        status.pid = env->process && !env->process_done ? env->process->pid() : -1;
+        if (env->cgroup)
+            if (auto stats = env->cgroup->stats()) status.cgroup = *stats;
+        out.push_back(std::move(status));
+    }
+    return out;
+}
+
+}  // namespace gaffer::environment
