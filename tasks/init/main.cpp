@@ -81,6 +81,7 @@ void prepare_signals() {
     auto log = init::LogSink::open(spec.log_path, spec.log_max_bytes, spec.log_keep);
     if (!log) fail_setup(control, "setup_failed", log.error().message, 1);
     if (auto r = init::build_root(spec); !r) fail_setup(control, "setup_failed", r.error().message, 1);
+    if (auto r = init::detach_old_root(); !r) fail_setup(control, "setup_failed", r.error().message, 1);
     if (auto r = init::set_hostname(spec.hostname); !r) fail_setup(control, "setup_failed", r.error().message, 1);
     if (spec.network == "none")
         if (auto r = init::bring_up_loopback(); !r) fail_setup(control, "setup_failed", r.error().message, 1);
@@ -101,6 +102,9 @@ int main() {
     }
     ::fcntl(kControlFd, F_SETFL, flags & ~O_NONBLOCK);
     ::fcntl(kControlFd, F_SETFD, FD_CLOEXEC);
+    // Whatever else gafferd leaked to us (Paho and libuv sockets, the API listener) must not
+    // stay open for the life of the environment.
+    ::close_range(kControlFd + 1, ~0U, 0);
     init::Control control{base::Fd(kControlFd)};
 
     auto launch = control.read_launch();

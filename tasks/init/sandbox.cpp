@@ -44,7 +44,9 @@ base::Result<void> enter_new_root() {
         return base::fail_errno(base::Errc::io, "make mounts private", errno);
     GAFFER_TRY(mounts::tmpfs(kStaging, "mode=0755,size=1m,nr_inodes=4096", kPlain));
     std::string put_old = std::string(kStaging) + kOldRoot;
-    if (::mkdir(put_old.c_str(), 0700) != 0)
+    // Mode 0: not even a uid-0 task without capabilities can look inside before the old
+    // root is detached.
+    if (::mkdir(put_old.c_str(), 0) != 0)
         return base::fail_errno(base::Errc::io, "mkdir " + put_old, errno);
     if (::syscall(SYS_pivot_root, kStaging, put_old.c_str()) != 0)
         return base::fail_errno(base::Errc::io, "pivot_root into the new root", errno);
@@ -149,12 +151,16 @@ base::Result<void> build_root(const runtime::LaunchSpec& spec) {
     for (const auto& res : spec.resources) GAFFER_TRY(mount_resource(res));
     for (const auto& path : spec.hidden_paths) GAFFER_TRY(hide(path));
 
-    if (::umount2(kOldRoot, MNT_DETACH) != 0)
-        return base::fail_errno(base::Errc::io, "detach the old root", errno);
-    if (::rmdir(kOldRoot) != 0) return base::fail_errno(base::Errc::io, std::string("rmdir ") + kOldRoot, errno);
     GAFFER_TRY(mounts::remount_read_only("/dev", MS_NOSUID | MS_NOEXEC));
     GAFFER_TRY(mounts::remount_read_only("/", kPlain));
     return {};
+}
+
+base::Result<pid_t> detach_old_root() {
+    pid_t pid = ::fork();
+    if (pid < 0) return base::fail_errno(base::Errc::io, "fork to detach the old root", errno);
+    if (pid == 0) _exit(::umount2(kOldRoot, MNT_DETACH) == 0 ? 0 : 1);
+    return pid;
 }
 
 base::Result<void> set_hostname(const std::string& name) {

@@ -3,6 +3,8 @@
 // changes (no directory is created outside the new root's tmpfs).
 #pragma once
 
+#include <sys/types.h>
+
 #include "coordinator/base/base.hpp"
 #include "tasks/runtime/runtime.hpp"
 
@@ -10,9 +12,16 @@ namespace gaffer::init {
 
 // The new root: a read-only tmpfs holding read-only binds of the host's top-level
 // directories, fresh /proc, a minimal /dev, private /tmp, /run and /dev/shm, the artifact
-// at /task, the declared resources, and empty read-only tmpfs over spec.hidden_paths; then
-// pivot_root and the old root detached. Errors name the path and the step.
+// at /task, the declared resources, and empty read-only tmpfs over spec.hidden_paths,
+// entered with pivot_root. The old root stays mounted at /.oldroot (a mode-0 directory no
+// capability-less process can enter) until detach_old_root(). Errors name the path and
+// the step.
 base::Result<void> build_root(const runtime::LaunchSpec& spec);
+
+// Detaches the old root in a child process and returns its pid (PID 1 reaps it). The
+// lazy unmount waits for an RCU grace period, 5-15 ms, which is most of a cold start when
+// done inline; the task cannot reach the old root meanwhile.
+base::Result<pid_t> detach_old_root();
 
 // sethostname in the new UTS namespace.
 base::Result<void> set_hostname(const std::string& name);
