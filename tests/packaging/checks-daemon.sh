@@ -30,10 +30,18 @@ stop_gafferd() {
   gafferd_pid=
 }
 
-# Task processes: anything running as gaffer-task, and any gaffer-init.
+# Task processes: anything in an environment cgroup (<daemon's cgroup>/gaffer/<env>, the
+# environments.cgroup_parent default), and any gaffer-init.
 task_processes() {
-  { pgrep -u gaffer-task 2>/dev/null; pids_of_exe "$gaffer_init"; } | sort -u
+  local p
+  {
+    for p in /proc/[0-9]*; do
+      grep -qs '/gaffer/' "$p/cgroup" && printf '%s\n' "${p#/proc/}"
+    done
+    pids_of_exe "$gaffer_init"
+  } | sort -u
 }
+has_task_processes() { [ -n "$(task_processes)" ]; }
 
 check_nothing_survives() {  # after the daemon exited
   local left
@@ -41,7 +49,8 @@ check_nothing_survives() {  # after the daemon exited
   left=$(task_processes | tr '\n' ' ')
   check "no task or gaffer-init process survives gafferd${left:+ (left: $left)}" test -z "$left"
   list_cgroups > "$work/cgroups.after"
-  left=$(comm -13 "$cgroups_before" "$work/cgroups.after" | tr '\n' ' ')
+  # The parent (.../gaffer) may stay; no environment below it may.
+  left=$(comm -13 "$cgroups_before" "$work/cgroups.after" | grep '/gaffer/' | tr '\n' ' ')
   check "no environment cgroup survives gafferd${left:+ (left: $left)}" test -z "$left"
 }
 
@@ -49,22 +58,31 @@ socket_ok() {
   [ -S "$api_socket" ] && [ "$(stat -c %a:%G "$api_socket")" = 660:gaffer ]
 }
 
-# Pick the examples: one on-demand task to invoke, one long-lived task to watch die.
-read -r ondemand_manifest longlived_manifest < <(/usr/bin/python3 - <<'EOF'
-import glob, json
-on_demand = long_lived = "-"
-for path in sorted(glob.glob("/usr/share/gaffer/examples/*/manifest.json")):
-    try:
-        m = json.load(open(path))
-    except (OSError, ValueError):
-        continue
-    if m.get("mode", "on_demand") == "long_lived":
-        long_lived = path if long_lived == "-" else long_lived
-    elif on_demand == "-":
-        on_demand = path
-print(on_demand, long_lived)
+# The examples: an on-demand lambda task to invoke (hello-shell if present). The
+# long-lived task is the test's own: a sleep in an environment, to watch it die with the
+# daemon and come back with the next one.
+ondemand_manifest=-
+for m in /usr/share/gaffer/examples/hello-shell/manifest.json \
+    /usr/share/gaffer/examples/*/manifest.json; do
+  if [ -f "$m" ] && grep -q '"interface": *"lambda"' "$m"; then ondemand_manifest=$m; break; fi
+done
+longlived_manifest="$work/longlived/manifest.json"
+mkdir -p "$work/longlived"
+cat > "$longlived_manifest" <<'EOF'
+{
+  "name": "pkgtest-longlived",
+  "version": "1",
+  "owner": "pkgtest",
+  "command": ["/bin/sleep", "3600"],
+  "artifact_dir": "/usr/share/gaffer/examples",
+  "mode": "long-lived",
+  "interface": "process",
+  "limits": {"memory": "16M", "cpu": 0.1, "pids": 4},
+  "user": "nobody",
+  "network": "none"
+}
 EOF
-)
+chmod -R a+rX "$work/longlived"
 task_name() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"])' "$1"; }
 
 section "gafferd with a notification socket and the watchdog (as under systemd)"
@@ -106,14 +124,12 @@ else
     sed 's/^/    /' "$work/invoke.out"; fail "gaffer task invoke $name"
   fi
 fi
-if [ "$longlived_manifest" = - ]; then
-  note "no long-lived example: the survival check covers on-demand environments only"
+if gaffer task add "$longlived_manifest" > "$work/add-ll.out" 2>&1; then
+  pass "gaffer task add (a long-lived sleep)"
 else
-  gaffer task add "$longlived_manifest" > "$work/add-ll.out" 2>&1 \
-    || { sed 's/^/    /' "$work/add-ll.out"; fail "gaffer task add $longlived_manifest"; }
-  check "the long-lived example runs (a gaffer-task process exists)" \
-    wait_for 20 sh -c "pgrep -u gaffer-task > /dev/null"
+  sed 's/^/    /' "$work/add-ll.out"; fail "gaffer task add $longlived_manifest"
 fi
+check "the long-lived task runs in an environment cgroup" wait_for 20 has_task_processes
 note "task processes before SIGTERM: $(task_processes | tr '\n' ' ')"
 stop_gafferd
 check "gafferd exits 0 on SIGTERM (got $gafferd_status)" test "$gafferd_status" = 0
@@ -132,10 +148,7 @@ if [ "$ondemand_manifest" != - ]; then
   check "the task added before the restart is still known (state in /var/lib/gaffer)" \
     sh -c "gaffer task list | grep -q '$(task_name "$ondemand_manifest")'"
 fi
-if [ "$longlived_manifest" != - ]; then
-  check "the new daemon starts the long-lived task again" \
-    wait_for 20 sh -c "pgrep -u gaffer-task > /dev/null"
-fi
+check "the new daemon starts the long-lived task again" wait_for 20 has_task_processes
 stop_gafferd
 check "gafferd exits 0 on SIGTERM without systemd (got $gafferd_status)" test "$gafferd_status" = 0
 check_nothing_survives
