@@ -80,6 +80,15 @@ void LineSplitter::feed(std::string_view bytes, LogSink& sink) {
             partial_.clear();
             continue;
         }
+        if (partial_.size() + nl > kMaxLine) {
+            // Too long with what is buffered: fill the buffer up and write it as one piece.
+            std::size_t room = kMaxLine - partial_.size();
+            partial_.append(bytes.substr(0, room));
+            bytes.remove_prefix(room);
+            sink.write_line(partial_);
+            partial_.clear();
+            continue;
+        }
         if (partial_.empty()) {
             sink.write_line(bytes.substr(0, nl));
         } else {

@@ -79,7 +79,7 @@ base::Result<void> bind_host_tree() {
 
 base::Result<void> build_dev(const std::string& shm_options) {
     GAFFER_TRY(mounts::make_dirs("/dev", 0755));
-    GAFFER_TRY(mounts::tmpfs("/dev", "mode=0755,size=64k,nr_inodes=256", MS_NOSUID | MS_NOEXEC));
+    GAFFER_TRY(mounts::tmpfs("/dev", "mode=0755,size=64k,nr_inodes=256", kPlain | MS_NOEXEC));
     for (const char* name : kDevices) {
         std::string target = std::string("/dev/") + name;
         GAFFER_TRY(mounts::make_file(target));
@@ -151,7 +151,7 @@ base::Result<void> build_root(const runtime::LaunchSpec& spec) {
     for (const auto& res : spec.resources) GAFFER_TRY(mount_resource(res));
     for (const auto& path : spec.hidden_paths) GAFFER_TRY(hide(path));
 
-    GAFFER_TRY(mounts::remount_read_only("/dev", MS_NOSUID | MS_NOEXEC));
+    GAFFER_TRY(mounts::remount_read_only("/dev", kPlain | MS_NOEXEC));
     GAFFER_TRY(mounts::remount_read_only("/", kPlain));
     return {};
 }

@@ -263,6 +263,17 @@ class LifecycleTest(unittest.TestCase):
         first = int(numbered[0].split()[0][5:])
         self.assertEqual([int(l.split()[0][5:]) for l in numbered], list(range(first, 300)))  # nothing lost within the kept files
 
+    def test_long_lines_are_split(self):
+        log = os.path.join(self.ws.path, "long.log")
+        env = self.start("long", "#!/bin/sh\nhead -c 40000 /dev/zero | tr '\\0' L; echo; echo after\n",
+                         interface="process", mode="long-lived", log_path=log)
+        env.expect(READY)
+        self.assertEqual(env.expect(EXITED).header["reason"], "exited")
+        with open(log) as f:
+            lines = f.read().splitlines()
+        self.assertEqual([len(l) for l in lines], [16384, 16384, 40000 - 2 * 16384, 5])
+        self.assertEqual(lines[-1], "after")
+
     def wait_for_log(self, path, text, timeout=10.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
