@@ -51,11 +51,17 @@ struct Manifest {
     std::uint32_t max_concurrency = 1;
 };
 
-// Parses and validates. On failure the error is Errc::invalid and its message names the
-// field as a JSON path and the reason, e.g. `limits.memory: "12Q" is not a size (use 64M)`.
+// Parses and validates (the rules and bounds are in docs/tasks.md). On failure the error
+// is Errc::invalid and its message names the field as a JSON path and the reason, e.g.
+// `limits.memory: "12Q" is not a size (use e.g. 64M)`. Also refused: text over 64 KiB,
+// malformed JSON (`malformed JSON at byte N: ...`), unknown or repeated fields at any
+// level, NUL bytes in strings. Only the first problem is reported. Never throws.
+// Absent fields take the defaults above; a resource without target gets its source.
+// Policy that depends on the daemon (e.g. whether root tasks are allowed) is not checked.
 base::Result<Manifest> parse(std::string_view json);
 
-// The canonical JSON form; parse(to_json(m)) == m.
+// The canonical JSON form: every field present, timeout in milliseconds, memory in bytes.
+// parse(to_json(m)) == m for every m that parse() returned.
 std::string to_json(const Manifest& manifest);
 
 bool operator==(const LocalResource&, const LocalResource&);
