@@ -250,6 +250,9 @@ std::optional<std::string> check_consistency(const Config& c) {
     if (c.scheduler.restart_backoff_max < c.scheduler.restart_backoff_initial)
         return "scheduler.restart_backoff_max: must not be less than restart_backoff_initial (" +
                format_duration(c.scheduler.restart_backoff_initial) + ")";
+    const auto& user = c.daemon.default_user;
+    if ((user == "root" || user.find_first_not_of('0') == std::string::npos) && !c.daemon.allow_root_tasks)
+        return "daemon.default_user: \"" + user + "\" is root, which needs allow_root_tasks = true";
     return std::nullopt;
 }
 

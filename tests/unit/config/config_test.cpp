@@ -123,6 +123,9 @@ TEST_CASE("other accepted spellings") {
     CHECK(config::parse("scheduler.queue_limit = 3")->scheduler.queue_limit == 3);  // dotted key
     CHECK(config::parse("[api]\nmax_request_bytes = \"64K\"")->api.max_request_bytes == 65536);
     CHECK(config::parse("[daemon]\nlog_level = \"error\"")->daemon.log_level == base::LogLevel::error);
+    CHECK(config::parse("[daemon]\ndefault_user = \"root\"\nallow_root_tasks = true")->daemon.default_user == "root");
+    CHECK(config::parse("[daemon]\ndefault_user = \"00\"\nallow_root_tasks = true"));
+    CHECK(config::parse("[daemon]\ndefault_user = \"1000\""));
 }
 
 TEST_CASE("bad values name the key and the reason") {
@@ -144,6 +147,8 @@ TEST_CASE("bad values name the key and the reason") {
         {"[daemon]\nallow_root_tasks = \"yes\"", "daemon.allow_root_tasks: must be true or false, not a string"},
         {"[daemon]\ndefault_user = \"Task User\"",
          "daemon.default_user: \"Task User\" is not a valid account name ([a-z_][a-z0-9_-]{0,31}) or numeric id"},
+        {"[daemon]\ndefault_user = \"root\"", "daemon.default_user: \"root\" is root, which needs allow_root_tasks = true"},
+        {"[daemon]\ndefault_user = \"0\"", "daemon.default_user: \"0\" is root, which needs allow_root_tasks = true"},
         {"[daemon]\nmax_tasks = [1]", "daemon.max_tasks: must be an integer, not an array"},
         {"[api]\nsocket_mode = 660", "api.socket_mode: 660 is not a permission mode (0 to 0777); write it as \"0660\" or 0o660"},
         {"[api]\nsocket_mode = \"rw-rw----\"", "api.socket_mode: \"rw-rw----\" is not an octal mode like \"0660\""},
