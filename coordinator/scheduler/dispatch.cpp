@@ -156,12 +156,10 @@ void Scheduler::State::start_env(const std::string& task_name, std::optional<Pen
     // Events the environment sent from inside start(), now that its id is known.
     for (detail::EarlyEvent& e : early) {
         if (e.env != id) continue;
-        if (std::holds_alternative<std::monostate>(e.what)) {
-            on_ready(id);
-        } else if (auto* outcome = std::get_if<Outcome>(&e.what)) {
-            on_result(id, std::move(*outcome));
-        } else {
-            on_exit(id, std::move(std::get<ExitInfo>(e.what)));
+        switch (e.kind) {
+            case detail::EarlyEvent::Kind::ready: on_ready(id); break;
+            case detail::EarlyEvent::Kind::result: on_result(id, std::move(e.outcome)); break;
+            case detail::EarlyEvent::Kind::exit: on_exit(id, std::move(e.exit)); break;
         }
     }
 }

@@ -45,7 +45,9 @@ std::string seconds_text(base::Duration d) {
 
 void Scheduler::State::on_ready(EnvId id) {
     if (in_start_ && !envs_.count(id)) {
-        early_events_.push_back({id, std::monostate{}});
+        detail::EarlyEvent early;
+        early.env = id;
+        early_events_.push_back(std::move(early));
         return;
     }
     Env* env = find_env(id);
@@ -63,7 +65,11 @@ void Scheduler::State::on_ready(EnvId id) {
 
 void Scheduler::State::on_result(EnvId id, Outcome outcome) {
     if (in_start_ && !envs_.count(id)) {
-        early_events_.push_back({id, std::move(outcome)});
+        detail::EarlyEvent early;
+        early.kind = detail::EarlyEvent::Kind::result;
+        early.env = id;
+        early.outcome = std::move(outcome);
+        early_events_.push_back(std::move(early));
         return;
     }
     Env* env = find_env(id);
@@ -84,7 +90,11 @@ void Scheduler::State::on_result(EnvId id, Outcome outcome) {
 
 void Scheduler::State::on_exit(EnvId id, ExitInfo info) {
     if (in_start_ && !envs_.count(id)) {
-        early_events_.push_back({id, std::move(info)});
+        detail::EarlyEvent early;
+        early.kind = detail::EarlyEvent::Kind::exit;
+        early.env = id;
+        early.exit = std::move(info);
+        early_events_.push_back(std::move(early));
         return;
     }
     auto it = envs_.find(id);

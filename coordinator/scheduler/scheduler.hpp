@@ -93,12 +93,14 @@ public:
 // ---- The scheduler -------------------------------------------------------------------
 
 struct Config {
-    std::size_t queue_limit = 1000;        // queued invocations, all tasks together
+    // Invocations waiting for an environment, all tasks together. One handed to an
+    // environment that is still starting no longer counts (max_environments bounds those).
+    std::size_t queue_limit = 1000;
     std::size_t max_environments = 32;     // live environments on the gateway
     base::Duration idle_timeout = std::chrono::minutes(5);  // reclaim idle environments
     base::Duration restart_backoff_initial = std::chrono::seconds(1);
     base::Duration restart_backoff_max = std::chrono::seconds(60);
-    unsigned broken_after_failures = 3;    // within broken_window: Greengrass's rule
+    unsigned broken_after_failures = 3;    // within broken_window: Greengrass's rule; 0: never
     base::Duration broken_window = std::chrono::hours(1);
     // A long-lived environment that stayed up this long after becoming ready resets the
     // restart delay to restart_backoff_initial (its failures still count for `broken`).
@@ -110,10 +112,12 @@ struct Config {
 struct TaskStatus {
     std::string name;
     std::string owner;
-    std::string state;            // "ready", "running", "starting", "backoff", "broken"
-    std::size_t queued = 0;
+    // On-demand: "ready". Long-lived: "starting" (its environment is not up yet),
+    // "running", "backoff" (waiting to restart it), "broken" (not restarted).
+    std::string state;
+    std::size_t queued = 0;       // waiting, including those whose environment is starting
     std::size_t running = 0;      // invocations in flight
-    std::size_t environments = 0;
+    std::size_t environments = 0; // alive and not being stopped
     unsigned recent_failures = 0;
 };
 
@@ -132,9 +136,9 @@ struct Metrics {
     std::map<std::string, std::uint64_t> invocations_by_status;  // status_name -> count
     std::uint64_t rejected_busy = 0;
     std::uint64_t environments_started = 0;
-    std::uint64_t environments_failed = 0;
-    std::uint64_t warm_dispatches = 0;
-    std::uint64_t cold_dispatches = 0;
+    std::uint64_t environments_failed = 0;  // start() failed, or exited before ready unasked
+    std::uint64_t warm_dispatches = 0;      // to an environment that was idle
+    std::uint64_t cold_dispatches = 0;      // to the environment started for it
     static constexpr double kBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                           0.1,    0.25,  0.5,    1,     2.5,   5,     10};
     // Per bucket, NOT cumulative: latency_counts[i] counts latencies in

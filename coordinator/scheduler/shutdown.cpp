@@ -17,7 +17,8 @@ void Scheduler::State::shutdown(std::function<void()> done) {
 
     for (auto& [name, task] : tasks_) cancel_timer(task.restart_timer);
     std::vector<std::string> waiting;
-    queue_.for_each_waiting([&](const std::string& task, std::uint64_t) { waiting.push_back(task); });
+    queue_.for_each_waiting(
+        [&](const std::string& task, std::uint64_t) { waiting.push_back(task); });
     for (const std::string& task : waiting) {
         for (Pending& p : queue_.take_all(task)) {
             cancel_or_abandon(std::move(p), "the gateway shut down before the invocation ran");

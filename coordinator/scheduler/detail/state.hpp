@@ -15,7 +15,6 @@
 #include <random>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "coordinator/scheduler/detail/queue.hpp"
@@ -61,8 +60,11 @@ struct Completion {
 
 // An environment event that arrived inside Environments::start(), before we knew its id.
 struct EarlyEvent {
+    enum class Kind { ready, result, exit };
+    Kind kind = Kind::ready;
     EnvId env = 0;
-    std::variant<std::monostate, Outcome, ExitInfo> what;  // monostate: on_ready
+    Outcome outcome;                              // Kind::result
+    ExitInfo exit{ExitInfo::Reason::exited, 0, {}};  // Kind::exit
 };
 
 }  // namespace detail

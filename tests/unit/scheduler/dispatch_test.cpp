@@ -280,6 +280,19 @@ TEST_CASE("re-entrant ports: ready inside start, result inside invoke, exit insi
     CHECK(h.sched->tasks()[0].environments == 0);
 }
 
+TEST_CASE("re-entrant ports: an environment that dies inside start() fails its invocation") {
+    Harness h;
+    h.envs.die_inside_start = true;
+    REQUIRE(h.sched->put_task(task("a")));
+    std::string id = h.call("a");
+    CHECK(h.outcome(id).status == Status::init_error);
+    CHECK(h.outcome(id).detail.find("code 127") == std::string::npos);  // reason init_error
+    CHECK(h.outcome(id).detail.find("failed to initialise") != std::string::npos);
+    CHECK(h.sched->environments().empty());
+    CHECK(h.sched->metrics().environments_failed == 1);
+    CHECK(h.sched->metrics().environments_started == 1);
+}
+
 TEST_CASE("a Done callback may invoke again; it runs after the scheduler's state change") {
     Harness h;
     REQUIRE(h.sched->put_task(task("a")));

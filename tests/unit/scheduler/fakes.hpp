@@ -88,6 +88,7 @@ public:
     bool ready_inside_start = false;
     bool exit_inside_stop = false;
     bool answer_inside_invoke = false;
+    bool die_inside_start = false;  // on_exit(init_error) before start() returns the id
     std::optional<base::Error> fail_next_start;
 
     base::Result<EnvId> start(const manifest::Manifest& task, EnvironmentEvents& events) override {
@@ -101,6 +102,7 @@ public:
         envs[id] = Record{task.name, task.version};
         started.push_back(id);
         if (ready_inside_start) ready(id);
+        if (die_inside_start) exit(id, ExitInfo::Reason::init_error, 127);
         return id;
     }
 

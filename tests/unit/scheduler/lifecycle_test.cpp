@@ -9,7 +9,9 @@ using namespace fakes;
 using namespace std::chrono_literals;
 
 namespace {
-bool contains(const std::vector<EnvId>& v, EnvId e) { return std::find(v.begin(), v.end(), e) != v.end(); }
+bool contains(const std::vector<EnvId>& v, EnvId e) {
+    return std::find(v.begin(), v.end(), e) != v.end();
+}
 }  // namespace
 
 TEST_CASE("remove_task cancels queued, starting and in-flight invocations and stops envs") {
@@ -37,7 +39,7 @@ TEST_CASE("remove_task cancels queued, starting and in-flight invocations and st
     CHECK(again.error().code == base::Errc::not_found);
 }
 
-TEST_CASE("replace drains: a busy old env finishes then stops; new invocations use the new manifest") {
+TEST_CASE("replace drains: a busy old env finishes then stops; new work uses the new manifest") {
     Harness h;
     REQUIRE(h.sched->put_task(task("a", 2)));
     std::string a1 = h.call("a");
@@ -82,7 +84,7 @@ TEST_CASE("replace takes back an invocation whose environment was still starting
     CHECK(h.outcome(a1).status == Status::ok);  // exactly one outcome
 }
 
-TEST_CASE("recover re-queues pending async invocations (ids kept, no queue limit), cancels unknown") {
+TEST_CASE("recover re-queues pending async work (ids kept, no queue limit), cancels unknown") {
     Config c;
     c.queue_limit = 1;
     Harness h(c);

@@ -85,6 +85,8 @@ void random_step(std::mt19937& rng, Harness& h, int& version, std::set<std::stri
 }  // namespace
 
 TEST_CASE("nothing is lost under random events, with and without shutdown") {
+    std::map<std::string, std::uint64_t> seen;  // coverage of the generator, over all seeds
+    std::uint64_t warm = 0, cold = 0, rejected = 0, failed_envs = 0;
     for (unsigned seed = 1; seed <= 300; ++seed) {
         CAPTURE(seed);
         std::mt19937 rng(seed);
@@ -154,5 +156,22 @@ TEST_CASE("nothing is lost under random events, with and without shutdown") {
         std::uint64_t ended = 0;
         for (auto& [id, v] : h.outcomes) ended += v.size();
         CHECK(by_status == ended);
+        for (auto& [name, n] : h.sched->metrics().invocations_by_status) seen[name] += n;
+        warm += h.sched->metrics().warm_dispatches;
+        cold += h.sched->metrics().cold_dispatches;
+        rejected += h.sched->metrics().rejected_busy;
+        failed_envs += h.sched->metrics().environments_failed;
     }
+    // The random walk must actually reach every ending, else the test proves little.
+    for (const char* status : {"ok", "function_error", "timeout", "out_of_memory", "crashed",
+                               "init_error", "cancelled"}) {
+        CAPTURE(status);
+        CHECK(seen[status] > 0);
+    }
+    MESSAGE("outcomes: ok=" << seen["ok"] << " cancelled=" << seen["cancelled"] << " init_error="
+            << seen["init_error"] << " warm=" << warm << " cold=" << cold
+            << " rejected=" << rejected << " failed_envs=" << failed_envs);
+    CHECK(warm > 0);
+    CHECK(cold > 0);
+    CHECK(rejected > 0);
 }
