@@ -1,0 +1,45 @@
+"""Graceful shutdown: SIGTERM with a long-lived service (one that ignores SIGTERM too) and a
+warm on-demand environment ends gafferd with 0 within stop_grace plus a few seconds, and
+leaves no task process, no environment cgroup and no socket behind."""
+import json
+import os
+
+from harness import EXAMPLES, DaemonTestCase, cgroup_children, cgroup_pids, pid_alive, wait_for
+
+SERVICE = "#!/bin/sh\necho service up\nexec sleep 1000\n"
+STUBBORN = "#!/bin/sh\ntrap 'echo ignoring TERM' TERM\necho stubborn up\nwhile :; do sleep 0.2; done\n"
+
+
+class ShutdownTest(DaemonTestCase):
+    start_daemon = False
+
+    def test_sigterm_stops_everything(self):
+        grace = 2
+        daemon = self.new_daemon("shutdown", scheduler={"stop_grace": "%ds" % grace})
+        daemon.start()
+        art = self.artifact("services", {"service.sh": SERVICE, "stubborn.sh": STUBBORN})
+        daemon.add_task(self.manifest("service", ["/bin/sh", "service.sh"], art, mode="long-lived"))
+        daemon.add_task(self.manifest("stubborn", ["/bin/sh", "stubborn.sh"], art, mode="long-lived"))
+        with open(os.path.join(EXAMPLES, "hello-python", "manifest.json")) as f:
+            warm = json.load(f)
+        warm["artifact_dir"] = os.path.join(EXAMPLES, "hello-python")
+        daemon.add_task(warm)
+        r = daemon.invoke("hello-python", {"name": "before shutdown"})
+        self.assertEqual(r.header("X-Gaffer-Status"), "ok", r)
+
+        wait_for(lambda: {e["task"] for e in daemon.environments()} >= {"service", "stubborn", "hello-python"}
+                 and all(daemon.task_state(t) == "running" for t in ("service", "stubborn")),
+                 10, what="both services running and a warm environment")
+        children = cgroup_children(daemon.cgroup_parent)
+        pids = cgroup_pids(daemon.cgroup_parent)
+        self.assertTrue(children, "environments should have cgroups under %s" % daemon.cgroup_parent)
+        self.assertGreaterEqual(len(pids), 3, pids)
+
+        code, took = daemon.terminate(timeout=grace + 8)
+        self.assertEqual(code, 0, daemon.log_tail())
+        self.assertLess(took, grace + 5, "shutdown took %.1fs with stop_grace %ds" % (took, grace))
+        alive = [p for p in pids if pid_alive(p)]
+        self.assertEqual(alive, [], "task processes left after shutdown")
+        self.assertEqual(cgroup_children(daemon.cgroup_parent), [],
+                         "environment cgroups left under %s" % daemon.cgroup_parent)
+        self.assertFalse(os.path.exists(daemon.socket), "the API socket should be removed")
