@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,6 +64,18 @@ base::Result<std::vector<std::string>> CgroupFs::list_dirs(const std::string& pa
 base::Result<void> CgroupFs::kill(pid_t pid, int signum) {
     if (::kill(pid, signum) == 0 || errno == ESRCH) return {};
     return base::fail_errno(base::Errc::io, "cannot signal pid " + std::to_string(pid), errno);
+}
+
+base::Result<base::Fd> CgroupFs::lock_dir(const std::string& path) {
+    base::Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return base::fail_errno(base::Errc::io, "cannot open " + path, errno);
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            return base::fail(base::Errc::busy, "another gafferd uses the cgroup parent " + path +
+                                                    "; give each daemon its own cgroup_parent");
+        return base::fail_errno(base::Errc::io, "cannot lock " + path, errno);
+    }
+    return fd;
 }
 
 CgroupFs& system_cgroup_fs() {

@@ -35,6 +35,14 @@ base::Result<CgroupLayout> detect_layout(std::string_view mountinfo, std::string
     auto paths = detail::parse_proc_cgroup(self_cgroup);
     if (!paths) return tl::unexpected(paths.error());
 
+    // Each cgroup2 mount's controllers, read once.
+    std::map<std::string, std::vector<std::string>> v2_controllers;
+    for (const auto& m : *mounts) {
+        if (m.fstype != "cgroup2") continue;
+        auto text = fs.read(m.mount_point + "/cgroup.controllers");
+        v2_controllers[m.mount_point] = text ? detail::split_words(*text) : std::vector<std::string>{};
+    }
+
     CgroupLayout layout;
     std::vector<std::string> in_v1, in_v2;
     for (const auto& controller : detail::wanted_controllers()) {
@@ -48,9 +56,7 @@ base::Result<CgroupLayout> detect_layout(std::string_view mountinfo, std::string
         }
         if (!found) {
             for (const auto& m : *mounts) {
-                if (m.fstype != "cgroup2") continue;
-                auto text = fs.read(m.mount_point + "/cgroup.controllers");
-                if (text && has(detail::split_words(*text), controller)) {
+                if (m.fstype == "cgroup2" && has(v2_controllers[m.mount_point], controller)) {
                     found = &m;
                     v2 = true;
                     break;

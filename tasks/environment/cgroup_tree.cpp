@@ -56,6 +56,9 @@ base::Result<CgroupTree> CgroupTree::open(CgroupLayout layout, CgroupTreeOptions
                 if (auto ok = fs.make_dir(h.mount + "/" + rel); !ok) return tl::unexpected(ok.error());
             }
         }
+        auto lock = fs.lock_dir(h.mount + "/" + rel);
+        if (!lock) return tl::unexpected(lock.error());
+        tree.locks_.push_back(std::move(*lock));
         tree.parent_rel_.push_back(rel);
         tree.parent_dirs_.push_back(h.mount + "/" + rel);
     }

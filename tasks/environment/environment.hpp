@@ -61,6 +61,9 @@ public:
     virtual base::Result<void> remove_dir(const std::string& path); // ENOENT is success
     virtual base::Result<std::vector<std::string>> list_dirs(const std::string& path);
     virtual base::Result<void> kill(pid_t pid, int signum);          // ESRCH is success
+    // An exclusive flock on a directory, held while the Fd lives. Errors: busy (another
+    // holder), io.
+    virtual base::Result<base::Fd> lock_dir(const std::string& path);
 };
 
 CgroupFs& system_cgroup_fs();
@@ -132,10 +135,12 @@ struct CgroupTreeOptions {
 // The daemon's subtree of environment cgroups: <own>/<parent>/<name> in every hierarchy.
 class CgroupTree {
 public:
-    // Makes <own>/<parent> ready. On v2 below a non-root cgroup this first moves the
+    // Makes <own>/<parent> ready and locks it (flock) for the tree's lifetime, so that a
+    // second daemon configured with the same parent fails here (busy) instead of killing
+    // the first one's environments in cleanup_stale(). On v2 below a non-root cgroup this first moves the
     // daemon into the leaf <own>/gafferd (the "no internal processes" rule) and enables
     // memory, cpu and pids in subtree_control along the way. Errors: unavailable (a
-    // controller is not delegated to us), io, invalid (bad parent name).
+    // controller is not delegated to us), busy (parent in use), io, invalid (bad name).
     static base::Result<CgroupTree> open(CgroupLayout layout, CgroupTreeOptions options,
                                          CgroupFs& fs = system_cgroup_fs());
 
@@ -157,6 +162,7 @@ private:
     CgroupFs* fs_ = nullptr;
     std::vector<std::string> parent_dirs_;  // one per hierarchy
     std::vector<std::string> parent_rel_;   // the same, relative to the mount
+    std::vector<base::Fd> locks_;           // one per parent dir
 };
 
 // ---- Environments ----------------------------------------------------------------------
@@ -220,6 +226,7 @@ public:
 
     std::vector<EnvironmentStatus> list() const;
     std::size_t stale_removed() const { return stale_removed_; }
+    const CgroupTree& cgroup_tree() const { return tree_; }
 
 private:
     struct Env;

@@ -248,7 +248,8 @@ void EnvironmentManager::stop(EnvId id, base::Duration grace) {
                         bytes);
         env.stream->write(std::move(bytes));
     }
-    if (env.process_done) return;  // the linger timer is already running
+    // Once half of the exit has happened the linger timer is already running.
+    if (env.process_done || env.stream_done) return;
     env.linger->start(grace + kStopMargin, [this, id] {
         auto found = envs_.find(id);
         if (found == envs_.end()) return;

@@ -202,20 +202,27 @@ TEST_CASE("kill and remove leave no process and no cgroup directory") {
 }
 
 TEST_CASE("cleanup_stale kills and removes the cgroups a crashed daemon left") {
-    Tree t;
+    // Forked before the tree exists: a forked child keeps the parent's fds, and with them
+    // the tree's lock (gafferd's children exec, and the lock fd is O_CLOEXEC).
     Child child([](int) {
         ::pause();
         return 0;
     });
+    Tree t;
     std::vector<std::string> dirs;
     {
-        auto group = t.tree.create("stale", CgroupLimits{});
+        CgroupTree crashed = std::move(t.tree);
+        auto group = crashed.create("stale", CgroupLimits{});
         REQUIRE_MESSAGE(group, group.error().message);
         child.attach(system_cgroup_fs(), *group);
         dirs = group->dirs();
-    }  // dropped without remove(), as a crash would
-    auto again = t.open();  // a restarted daemon
-    auto removed = again.cleanup_stale();
+        // A second daemon on the same parent is refused while the first holds it.
+        auto rival = CgroupTree::open(*detect_layout(), {t.parent, true});
+        REQUIRE_FALSE(rival);
+        CHECK(rival.error().code == base::Errc::busy);
+    }  // the group is dropped without remove(), and the tree released, as a crash would
+    t.tree = t.open();  // the restarted daemon
+    auto removed = t.tree.cleanup_stale();
     REQUIRE_MESSAGE(removed, removed.error().message);
     CHECK(*removed == 1);
     int status = child.wait();

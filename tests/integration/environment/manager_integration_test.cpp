@@ -84,15 +84,10 @@ struct World {
         manager = std::move(*m);
     }
     ~World() {
+        std::vector<std::string> parents;
+        if (manager) parents = manager->cgroup_tree().parent_dirs();
         manager.reset();
-        auto layout = detect_layout();
-        if (!layout) return;
-        for (const auto& h : layout->hierarchies) {
-            std::string own = h.own;
-            if (own.size() >= 8 && own.compare(own.size() - 8, 8, "/gafferd") == 0) own.resize(own.size() - 8);
-            fs::path dir = fs::path(h.mount) / own / ("gaffer-itest-mgr-" + std::to_string(::getpid()));
-            ::rmdir(dir.c_str());
-        }
+        for (const auto& dir : parents) ::rmdir(dir.c_str());
     }
 
     manifest::Manifest task(const std::string& name, const std::string& command_json,
@@ -156,13 +151,7 @@ TEST_CASE("a process task starts, answers an invocation and stops leaving nothin
     CHECK(w.manager->list().empty());
     CHECK((::kill(pid, 0) == -1 && errno == ESRCH));
 
-    auto layout = detect_layout();
-    REQUIRE(layout);
-    std::string parent = "gaffer-itest-mgr-" + std::to_string(::getpid());
-    for (const auto& h : layout->hierarchies) {
-        std::string own = h.own;
-        if (own.size() >= 8 && own.compare(own.size() - 8, 8, "/gafferd") == 0) own.resize(own.size() - 8);
-        fs::path dir = fs::path(h.mount) / own / parent;
+    for (const auto& dir : w.manager->cgroup_tree().parent_dirs()) {
         REQUIRE(fs::exists(dir));
         for (const auto& entry : fs::directory_iterator(dir))
             CHECK_MESSAGE(!entry.is_directory(), "left behind: " << entry.path());

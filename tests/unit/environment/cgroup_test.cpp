@@ -288,12 +288,19 @@ TEST_CASE("v2: open moves the daemon into a leaf and enables controllers on the 
     CHECK(slurp(f.own_dir + "/gaffer/cgroup.subtree_control") == "cpu memory pids\n");
     CHECK(tree->parent_dirs() == std::vector<std::string>{f.own_dir + "/gaffer"});
 
-    // The daemon now reads its cgroup as .../gafferd: a second tree uses the same parent.
+    // The daemon now reads its cgroup as .../gafferd: a later tree finds the same parent,
+    // but only once the first has let go of it.
     auto layout = f.layout();
     layout.hierarchies[0].own += "/gafferd";
+    auto busy = CgroupTree::open(layout, {"gaffer", false}, f.fs);
+    REQUIRE_FALSE(busy);
+    CHECK(busy.error().code == base::Errc::busy);
+    CHECK(busy.error().message.find("cgroup_parent") != std::string::npos);
+    auto first_dirs = tree->parent_dirs();
+    tree = base::fail(base::Errc::io, "released");
     auto second = CgroupTree::open(layout, {"gaffer", false}, f.fs);
     REQUIRE(second);
-    CHECK(second->parent_dirs() == tree->parent_dirs());
+    CHECK(second->parent_dirs() == first_dirs);
 }
 
 TEST_CASE("v2: create writes memory.max, memory.swap.max, cpu.max, pids.max") {
