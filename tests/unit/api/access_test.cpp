@@ -65,7 +65,7 @@ TEST_CASE("this process's own groups read back from /proc") {
     auto groups = api::detail::proc_supplementary_groups(getpid());
     REQUIRE(groups);
     std::vector<gid_t> mine(static_cast<std::size_t>(getgroups(0, nullptr)));
-    getgroups(static_cast<int>(mine.size()), mine.data());
+    REQUIRE(getgroups(static_cast<int>(mine.size()), mine.data()) == static_cast<int>(mine.size()));
     CHECK(groups->size() == mine.size());
     CHECK(api::detail::proc_supplementary_groups(-5).error().code == base::Errc::unavailable);
 }
