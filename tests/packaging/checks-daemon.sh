@@ -102,9 +102,9 @@ check "gafferd sent a STATUS= line" grep -q '^STATUS=.' "$notify_log"
 check "gafferd sent WATCHDOG=1 (WATCHDOG_USEC=2 s)" wait_for 5 grep -qx 'WATCHDOG=1' "$notify_log"
 check "API socket $api_socket is 0660 group gaffer" wait_for 10 socket_ok
 check "a member of group gaffer may use the CLI" \
-  setpriv --reuid=nobody --regid=gaffer --clear-groups gaffer task list
+  setpriv --reuid=nobody --regid=gaffer --clear-groups gaffer status
 check "a user outside group gaffer may not" \
-  sh -c '! setpriv --reuid=nobody --regid=nogroup --clear-groups gaffer task list'
+  sh -c 'test -x /usr/bin/gaffer && ! setpriv --reuid=nobody --regid=nogroup --clear-groups gaffer status'
 
 if [ "$ondemand_manifest" = - ]; then
   fail "no on-demand example manifest under /usr/share/gaffer/examples"
@@ -116,10 +116,11 @@ else
     sed 's/^/    /' "$work/add.out"; fail "gaffer task add $ondemand_manifest"
   fi
   payload='{"packaging-test":"ping"}'
-  if gaffer task invoke "$name" "$payload" > "$work/invoke.out" 2>&1; then
-    pass "gaffer task invoke $name"
+  if gaffer task invoke "$name" --payload "$payload" > "$work/invoke.out" 2>&1; then
+    pass "gaffer task invoke $name --payload '$payload'"
     sed 's/^/    /' "$work/invoke.out"
-    check "the invocation returned output" test -s "$work/invoke.out"
+    # Every example echoes its event back (hello-shell: "Echoing request: '<event>'").
+    check "the response carries the event back" grep -q 'packaging-test' "$work/invoke.out"
   else
     sed 's/^/    /' "$work/invoke.out"; fail "gaffer task invoke $name"
   fi
@@ -131,6 +132,8 @@ else
 fi
 check "the long-lived task runs in an environment cgroup" wait_for 20 has_task_processes
 note "task processes before SIGTERM: $(task_processes | tr '\n' ' ')"
+env_cgroups=$(list_cgroups | grep -c '/gaffer/')
+check "the environments have cgroups below a gaffer parent ($env_cgroups)" test "$env_cgroups" -gt 0
 stop_gafferd
 check "gafferd exits 0 on SIGTERM (got $gafferd_status)" test "$gafferd_status" = 0
 check "gafferd sent STOPPING=1" grep -qx 'STOPPING=1' "$notify_log"
