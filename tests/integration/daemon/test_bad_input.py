@@ -103,7 +103,6 @@ class BadInputTest(DaemonTestCase):
     def test_queue_full(self):
         self.daemon.add_task(self.manifest("slow", ["/bin/sh", "slow.sh"], self.art,
                                            max_concurrency=1, timeout="10s"))
-        self.addCleanup(self.daemon.request, "DELETE", "/v1/tasks/slow")
         answers = [self.daemon.invoke_async("slow", n) for n in range(6)]
         accepted = [a for a in answers if a.status == 202]
         refused = [a for a in answers if a.status == 429]
@@ -119,6 +118,11 @@ class BadInputTest(DaemonTestCase):
         self.assertRegex(result.stderr + result.stdout, "(?i)queue|busy|full", describe(result))
         metrics = self.daemon.request("GET", "/metrics").text
         self.assertRegex(metrics, r"(?m)^gaffer_\w*(reject|busy)\w*(\{[^}]*\})? [1-9]", metrics)
+        # Removing the task ends its queued and running invocations `cancelled`.
+        self.assertHTTP(self.daemon.request("DELETE", "/v1/tasks/slow"), 200)
+        for answer in accepted:
+            view = self.daemon.wait_finished(answer.json()["id"], timeout=10)
+            self.assertEqual(view["status"], "cancelled", view)
 
     def test_socket_mode_and_non_member_refused(self):
         mode = stat.S_IMODE(os.stat(self.daemon.socket).st_mode)

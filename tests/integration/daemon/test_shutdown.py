@@ -3,6 +3,7 @@ warm on-demand environment ends gafferd with 0 within stop_grace plus a few seco
 leaves no task process, no environment cgroup and no socket behind."""
 import json
 import os
+import threading
 
 from harness import EXAMPLES, DaemonTestCase, cgroup_children, cgroup_pids, pid_alive, wait_for
 
@@ -43,3 +44,35 @@ class ShutdownTest(DaemonTestCase):
         self.assertEqual(cgroup_children(daemon.cgroup_parent), [],
                          "environment cgroups left under %s" % daemon.cgroup_parent)
         self.assertFalse(os.path.exists(daemon.socket), "the API socket should be removed")
+
+    def test_queued_async_work_survives_a_graceful_restart(self):
+        grace = 1
+        daemon = self.new_daemon("restart", scheduler={"stop_grace": "%ds" % grace})
+        daemon.start()
+        art = self.artifact("slow", {"slow.sh": "#!/bin/sh\nsleep 0.5\ncat\n",
+                                     "long.sh": "#!/bin/sh\nsleep 60\n"})
+        daemon.add_task(self.manifest("queued", ["/bin/sh", "slow.sh"], art))
+        daemon.add_task(self.manifest("long-sync", ["/bin/sh", "long.sh"], art, timeout="60s"))
+        ids = [daemon.invoke_async("queued", n).json()["id"] for n in range(6)]
+        sync_answer = {}
+
+        def call_sync():
+            sync_answer["response"] = daemon.invoke("long-sync", timeout=30)
+
+        caller = threading.Thread(target=call_sync)
+        caller.start()
+        wait_for(lambda: any(e["state"] == "busy" for e in daemon.environments("long-sync")), 5,
+                 what="the synchronous invocation to run")
+        code, took = daemon.terminate(timeout=3 * grace + 8)
+        caller.join(10)
+        self.assertEqual(code, 0, daemon.log_tail())
+        self.assertLess(took, 2 * grace + 5, daemon.log_tail())
+        # A running synchronous invocation that outlives stop_grace ends cancelled.
+        answer = sync_answer.get("response")
+        self.assertIsNotNone(answer, "the synchronous caller got no answer before the daemon exited")
+        self.assertEqual(answer.header("X-Gaffer-Status"), "cancelled", answer)
+
+        daemon.start()
+        for n, invocation_id in enumerate(ids):
+            view = daemon.wait_finished(invocation_id, timeout=20)
+            self.assertEqual((view["status"], view["response"].strip()), ("ok", str(n)), view)
