@@ -200,8 +200,9 @@ struct ServerOptions {
 
 class Server {
 public:
-    // Listens on options.socket_path (an old socket file there is replaced). Errors: io
-    // (bind, chmod, chown failed), invalid (empty path).
+    // Listens on options.socket_path (an old socket file there is replaced; its directory
+    // must exist). Errors: io (bind, chmod, chown failed), invalid (path empty or over 107
+    // bytes). Must not be destroyed from inside a Backend call or callback.
     static base::Result<std::unique_ptr<Server>> start(loop::Loop& loop, Backend& backend,
                                                        ServerOptions options);
     ~Server();  // stops listening, unlinks the socket, drops every connection

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <map>
+#include <string>
 
 #include "coordinator/api/api.hpp"
 #include "coordinator/api/detail/access.hpp"
@@ -66,7 +67,11 @@ void Server::Impl::drop(detail::Connection* connection) {
 
 base::Result<std::unique_ptr<Server>> Server::start(loop::Loop& loop, Backend& backend,
                                                     ServerOptions options) {
-    if (options.socket_path.empty()) return base::fail(base::Errc::invalid, "API socket path is empty");
+    // sockaddr_un holds 108 bytes and libuv truncates a longer path silently.
+    if (options.socket_path.empty() || options.socket_path.size() >= 108) {
+        return base::fail(base::Errc::invalid,
+                          "API socket path '" + options.socket_path + "' is empty or longer than 107 bytes");
+    }
     std::unique_ptr<Server> server(new Server);
     server->impl_ = std::make_unique<Impl>(loop, backend, std::move(options));
     Impl* impl = server->impl_.get();

@@ -101,7 +101,6 @@ void with_server(api::ServerOptions options, api::test::FakeBackend& backend, Fn
         loop.run();
         thread.join();
     }
-    loop.post([] {});  // let close callbacks run before the loop goes
 }
 
 api::ServerOptions options_in(const TempDir& dir) {
@@ -223,6 +222,32 @@ TEST_CASE("server: connections over the limit get 503; idle ones are closed") {
         REQUIRE(t);
         CHECK(t->status == 200);
     });
+}
+
+TEST_CASE("server: a client pipelining past the limit is cut off") {
+    TempDir dir;
+    api::test::FakeBackend backend;
+    backend.put_task(kManifest).value();
+    backend.answer_sync_at_once = false;  // the first request stays in flight
+    auto options = options_in(dir);
+    options.max_pipelined = 2;
+    with_server(options, backend, [&](api::Server&) {
+        Client c(options.socket_path);
+        std::string burst = request("POST", "/v1/tasks/hello/invoke", "{}");
+        for (int i = 0; i < 5; ++i) burst += request("GET", "/v1/status");
+        CHECK(c.send(burst));
+        CHECK_FALSE(c.receive());  // closed, nothing answered
+    });
+}
+
+TEST_CASE("server: socket paths libuv would truncate are refused") {
+    loop::Loop loop;
+    api::test::FakeBackend backend;
+    api::ServerOptions o;
+    o.socket_path = "/tmp/" + std::string(120, 'x');
+    auto server = api::Server::start(loop, backend, o);
+    REQUIRE_FALSE(server);
+    CHECK(server.error().code == base::Errc::invalid);
 }
 
 TEST_CASE("server: a client that goes away during a synchronous invocation") {
