@@ -44,7 +44,7 @@ struct Manifest {
     std::string handler;               // exported as _HANDLER for lambda tasks
     std::chrono::milliseconds timeout{3000};
     Limits limits;
-    std::string user = "gaffer-task";  // name or numeric id
+    std::string user;                  // name or numeric id; empty: the daemon's default_user
     std::string group;                 // empty: the user's primary group
     Network network = Network::host;
     std::vector<LocalResource> resources;

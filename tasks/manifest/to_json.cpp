@@ -1,4 +1,4 @@
-// The canonical JSON form: every field present, sizes in bytes, the timeout in
+// The canonical JSON form: every field present (but `user` when it is empty), sizes in bytes, the timeout in
 // milliseconds, keys in declaration order, so that parse(to_json(m)) == m.
 #include <nlohmann/json.hpp>
 
@@ -48,6 +48,7 @@ std::string to_json(const Manifest& m) {
         {"resources", std::move(resources)},
         {"max_concurrency", m.max_concurrency},
     };
+    if (m.user.empty()) out.erase("user");  // absent means the daemon's default_user
     // Replacement instead of an exception: a Manifest built in code (not by parse) may
     // hold invalid UTF-8, and serialising must not throw across this boundary.
     return out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
