@@ -1,4 +1,5 @@
-// cgroup v1: one directory per controller hierarchy, each with its own file names.
+// The file names and formats of cgroup v1 (one directory per controller hierarchy) and
+// v2 (one directory), side by side so that the differences are easy to check.
 #include <algorithm>
 
 #include "tasks/environment/detail/cgroup_files.hpp"
@@ -8,6 +9,12 @@ namespace gaffer::environment::detail {
 namespace {
 constexpr std::uint64_t kCfsPeriodUsec = 100000;
 constexpr std::uint64_t kMinCfsQuotaUsec = 1000;  // the kernel refuses less
+
+// CPU time per period for cpu_millis thousandths of a CPU.
+std::uint64_t cfs_quota_usec(const CgroupLimits& limits) {
+    return std::max<std::uint64_t>(kMinCfsQuotaUsec,
+                                   std::uint64_t{limits.cpu_millis} * kCfsPeriodUsec / 1000);
+}
 
 std::uint64_t read_number_or_zero(CgroupFs& fs, const std::string& path) {
     auto text = fs.read(path);
@@ -39,9 +46,7 @@ std::vector<Setting> v1_settings(const CgroupLimits& limits) {
     if (limits.cpu_millis == 0) {
         out.push_back({"cpu", "cpu.cfs_quota_us", "-1"});
     } else {
-        std::uint64_t quota = std::max<std::uint64_t>(
-            kMinCfsQuotaUsec, std::uint64_t{limits.cpu_millis} * kCfsPeriodUsec / 1000);
-        out.push_back({"cpu", "cpu.cfs_quota_us", std::to_string(quota)});
+        out.push_back({"cpu", "cpu.cfs_quota_us", std::to_string(cfs_quota_usec(limits))});
     }
     out.push_back({"pids", "pids.max", limits.pids == 0 ? "max" : std::to_string(limits.pids)});
     return out;
@@ -69,8 +74,6 @@ CgroupStats v1_stats(CgroupFs& fs, const std::map<std::string, std::string>& dir
     return stats;
 }
 
-// v2 lives here too: the two differ only in names, and keeping them side by side makes
-// the differences easy to check.
 std::vector<Setting> v2_settings(const CgroupLimits& limits, bool swap_max) {
     std::vector<Setting> out;
     out.push_back({"memory", "memory.max", std::to_string(limits.memory_bytes)});
@@ -78,9 +81,8 @@ std::vector<Setting> v2_settings(const CgroupLimits& limits, bool swap_max) {
     if (limits.cpu_millis == 0) {
         out.push_back({"cpu", "cpu.max", "max " + std::to_string(kCfsPeriodUsec)});
     } else {
-        std::uint64_t quota = std::max<std::uint64_t>(
-            kMinCfsQuotaUsec, std::uint64_t{limits.cpu_millis} * kCfsPeriodUsec / 1000);
-        out.push_back({"cpu", "cpu.max", std::to_string(quota) + " " + std::to_string(kCfsPeriodUsec)});
+        out.push_back({"cpu", "cpu.max",
+                       std::to_string(cfs_quota_usec(limits)) + " " + std::to_string(kCfsPeriodUsec)});
     }
     out.push_back({"pids", "pids.max", limits.pids == 0 ? "max" : std::to_string(limits.pids)});
     return out;
