@@ -4,8 +4,9 @@ access rules for a non-root client."""
 import json
 import os
 import stat
+import subprocess
 
-from harness import NOBODY, DaemonTestCase, describe, raw_exchange
+from harness import GAFFERD, NOBODY, DaemonTestCase, describe, raw_exchange
 
 SLOW = "#!/bin/sh\nsleep 3\necho '{}'\n"
 
@@ -33,8 +34,11 @@ class BadInputTest(DaemonTestCase):
         bad_memory["limits"] = {"memory": "12Q"}
         bad_pids = self.valid("bad-pids")
         bad_pids["limits"] = {"pids": "many"}
+        relative_dir = self.valid("relative-dir")
+        relative_dir["artifact_dir"] = "not/absolute"
         return [(missing, "command"), (wrong_type, "timeout"), (unknown, "comand"),
-                (bad_memory, "limits.memory"), (bad_pids, "limits.pids")]
+                (bad_memory, "limits.memory"), (bad_pids, "limits.pids"),
+                (relative_dir, "artifact_dir")]
 
     def test_invalid_manifests_via_api(self):
         for manifest, field in self.bad_manifests():
@@ -52,11 +56,32 @@ class BadInputTest(DaemonTestCase):
                 path = os.path.join(self.workspace, "bad-%s.json" % manifest["name"])
                 with open(path, "w") as f:
                     json.dump(manifest, f)
+                if field == "artifact_dir":
+                    continue  # the CLI resolves a relative artifact_dir: no longer invalid
                 result = self.daemon.cli("task", "add", path)
                 self.assertEqual(result.returncode, 4, describe(result))
                 self.assertIn(field, result.stderr + result.stdout)
                 from_stdin = self.daemon.cli("task", "add", "-", input=json.dumps(manifest))
                 self.assertEqual(from_stdin.returncode, 4, describe(from_stdin))
+
+    def test_root_user_refused_without_allow_root_tasks(self):
+        # docs/tasks.md: gafferd validates a manifest before accepting it, and running as root
+        # needs allow_root_tasks (off here). A task that can never start must not be installed.
+        for user in ("root", "0"):
+            with self.subTest(user=user):
+                manifest = self.manifest("as-root-" + user, ["/usr/bin/id", "-u"], self.art, user=user)
+                r = self.daemon.request("POST", "/v1/tasks", manifest)
+                if r.status in (200, 201):
+                    # Whatever happens, it must not run as root.
+                    ran = self.daemon.invoke(manifest["name"])
+                    self.assertFalse(ran.header("X-Gaffer-Status") == "ok" and ran.text.strip() == "0", ran)
+                self.assertHTTP(r, 400)
+                self.assertIn("allow_root_tasks", r.json()["message"])
+                path = os.path.join(self.workspace, "root-%s.json" % user)
+                with open(path, "w") as f:
+                    json.dump(manifest, f)
+                result = self.daemon.cli("task", "add", path)
+                self.assertEqual(result.returncode, 4, describe(result))
 
     def test_malformed_json(self):
         r = self.daemon.request("POST", "/v1/tasks", '{"name": "x", ')
@@ -143,3 +168,35 @@ class BadInputTest(DaemonTestCase):
         self.assertEqual(member.returncode, 0, describe(member))
         root = daemon.cli("status")
         self.assertEqual(root.returncode, 0, describe(root))
+
+
+class ConfigAndTaskLimitTest(DaemonTestCase):
+    start_daemon = False
+
+    def test_bad_config_stops_the_daemon_with_the_key(self):
+        cases = [({"queue_limt": 5}, ["scheduler.queue_limt", "queue_limit"]),
+                 ({"queue_limit": 0}, ["scheduler.queue_limit", "between 1 and 100000"]),
+                 ({"idle_timeout": "soon"}, ["scheduler.idle_timeout"])]
+        for n, (scheduler, expected) in enumerate(cases):
+            with self.subTest(scheduler=scheduler):
+                daemon = self.make_daemon("bad-config-%d" % n, scheduler=scheduler)
+                result = subprocess.run([GAFFERD, "--config", daemon.config_path], capture_output=True,
+                                        text=True, timeout=20, stdin=subprocess.DEVNULL)
+                self.assertNotEqual(result.returncode, 0, result.stderr)
+                for text in expected + [daemon.config_path]:
+                    self.assertIn(text, result.stderr)
+                self.assertFalse(os.path.exists(daemon.socket))
+
+    def test_max_tasks(self):
+        daemon = self.new_daemon("max-tasks", daemon={"max_tasks": 2})
+        daemon.start()
+        art = self.artifact("max-tasks", {})
+        for name in ("first", "second"):
+            daemon.add_task(self.manifest(name, ["/bin/cat"], art))
+        r = daemon.request("POST", "/v1/tasks", self.manifest("third", ["/bin/cat"], art))
+        self.assertTrue(400 <= r.status < 500, r)
+        self.assertTrue(r.json()["message"], r)
+        self.assertHTTP(daemon.request("GET", "/v1/tasks/third"), 404, daemon)
+        # Replacing an existing task is still allowed at the limit.
+        self.assertHTTP(daemon.request("POST", "/v1/tasks", self.manifest("first", ["/bin/cat"], art,
+                                                                          version="2")), 200, daemon)

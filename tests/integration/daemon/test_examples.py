@@ -95,7 +95,17 @@ class ExamplesTest(DaemonTestCase):
         self.assertEqual(missing.returncode, 3, describe(missing))
 
     def test_list_show_remove(self):
-        self.daemon.add_task(self.manifest("to-remove", ["/bin/cat"], EXAMPLES))
+        self.daemon.add_task(self.manifest("to-remove", ["/bin/cat"], EXAMPLES, timeout="2m",
+                                           limits={"memory": "8M", "cpu": 0.5}))
+        # The canonical form: every field present, timeout in ms, memory in bytes.
+        canonical = self.daemon.get_json("/v1/tasks/to-remove")["manifest"]
+        self.assertEqual(canonical["timeout"], 120000)
+        self.assertEqual(canonical["limits"], {"memory": 8 << 20, "cpu": 0.5, "pids": 64})
+        for field in ("working_dir", "environment", "mode", "interface", "handler", "group",
+                      "network", "resources", "max_concurrency", "user"):
+            self.assertIn(field, canonical)
+        self.assertEqual((canonical["working_dir"], canonical["mode"], canonical["network"]),
+                         ("/task", "on-demand", "host"))
         listed = self.daemon.cli("task", "list", "--json")
         self.assertEqual(listed.returncode, 0, describe(listed))
         self.assertIn("to-remove", [t["name"] for t in json.loads(listed.stdout)["tasks"]])

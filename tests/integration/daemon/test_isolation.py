@@ -110,6 +110,10 @@ class IsolationTest(DaemonTestCase):
         for name, network in (("probe-none", "none"), ("probe-host", "host")):
             cls.daemon.add_task(cls.manifest(name, ["/usr/bin/python3", "probe.py"], artifact,
                                              network=network, environment=environment))
+        default_user = cls.manifest("probe-default-user", ["/usr/bin/python3", "probe.py"], artifact,
+                                    network="none", environment=environment)
+        del default_user["user"]  # the daemon's default_user (nobody in these tests)
+        cls.daemon.add_task(default_user)
         cls.reports = {}
 
     @classmethod
@@ -177,7 +181,7 @@ class IsolationTest(DaemonTestCase):
         self.assertNotEqual(report["api_socket"], "ok")
 
     def test_user_and_privileges(self):
-        for task in ("probe-none", "probe-host"):
+        for task in ("probe-none", "probe-host", "probe-default-user"):
             report = self.report(task)
             self.assertEqual((report["uid"], report["euid"]), (NOBODY, NOBODY))
             self.assertEqual(report["groups"] in ([], [report["gid"]]), True, report["groups"])

@@ -7,6 +7,7 @@ from harness import DaemonTestCase, describe, wait_for
 
 ECHO = "#!/bin/sh\necho \"stderr-of-$1\" >&2\ncat\n"
 FAIL = "#!/bin/sh\necho failing >&2\nexit 3\n"
+CHATTY = "#!/bin/sh\nfor i in $(seq -w 0 99); do echo \"chatty line $i $(printf '%060d' 0)\" >&2; done\n"
 # A lambda runtime that writes one marked line to stdout and one to stderr per invocation.
 TALKER = r'''#!/bin/bash
 set -euo pipefail
@@ -88,3 +89,23 @@ class LogsTest(DaemonTestCase):
         self.assertEqual(self.daemon.invoke("logged-echo", 1).header("X-Gaffer-Status"), "ok")
         wait_for(lambda: "stderr-of-logged" in self.daemon.cli("task", "logs", "logged-echo").stdout,
                  5, 0.1, "the process task's stderr in its log")
+
+
+class LogRotationTest(DaemonTestCase):
+    start_daemon = False
+
+    def test_log_rotates_at_the_size_limit(self):
+        daemon = self.new_daemon("rotation", environments={"log_max_bytes": "4K", "log_keep": 1})
+        daemon.start()
+        art = self.artifact("chatty", {"chatty.sh": CHATTY})
+        daemon.add_task(self.manifest("chatty", ["/bin/sh", "chatty.sh"], art))
+        for _ in range(3):
+            self.assertEqual(daemon.invoke("chatty").header("X-Gaffer-Status"), "ok")
+        current = os.path.join(daemon.log_dir, "chatty.log")
+        wait_for(lambda: os.path.exists(current + ".1"), 5, 0.1, "chatty.log.1")
+        self.assertFalse(os.path.exists(current + ".2"), "log_keep 1 keeps one rotated file")
+        for path in (current, current + ".1"):
+            self.assertLessEqual(os.path.getsize(path), 4096, path)
+        result = daemon.cli("task", "logs", "chatty")
+        self.assertEqual(result.returncode, 0, describe(result))
+        self.assertIn("chatty line 99 ", result.stdout)
