@@ -254,7 +254,9 @@ class Daemon:
         self.runs += 1
         self.stderr_path = os.path.join(self.root, "gafferd.%d.log" % self.runs)
         with open(self.stderr_path, "wb") as err:
-            self.process = subprocess.Popen([GAFFERD, "--config", self.config_path],
+            # The marker lets tests check that nothing of gafferd's environment leaks into tasks.
+            env = dict(os.environ, GAFFER_E2E_DAEMON_ONLY="leaked")
+            self.process = subprocess.Popen([GAFFERD, "--config", self.config_path], env=env,
                                             stdin=subprocess.DEVNULL, stdout=err, stderr=err)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

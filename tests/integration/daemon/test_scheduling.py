@@ -68,3 +68,26 @@ class GatewayLimitsTest(DaemonTestCase):
         self.assertEqual(peak, 2, "max_concurrency 2 with 4 waiting invocations")
         # Four one-second invocations on two environments: about two seconds, not four.
         self.assertLess(time.monotonic() - started, 3.8)
+
+
+class ResultRetentionTest(DaemonTestCase):
+    scheduler = {"async_result_retention": 3}
+
+    def test_oldest_finished_results_are_dropped(self):
+        art = self.artifact("echo", {"echo.sh": ECHO})
+        self.daemon.add_task(self.manifest("retained", ["/bin/sh", "echo.sh"], art))
+        ids = []
+        for n in range(5):
+            r = self.daemon.invoke_async("retained", n)
+            self.assertHTTP(r, 202)
+            ids.append(r.json()["id"])
+            self.daemon.wait_finished(ids[-1])
+        for invocation_id in ids[-3:]:
+            self.assertEqual(self.daemon.invocation(invocation_id)["status"], "ok")
+        # Pruning may lag a little, but not forever: the journal is bounded.
+        try:
+            wait_for(lambda: all(self.daemon.request("GET", "/v1/invocations/" + i).status == 404
+                                 for i in ids[:2]), 5, 0.2, "the two oldest results to be dropped")
+        except AssertionError as e:
+            statuses = [self.daemon.request("GET", "/v1/invocations/" + i).status for i in ids]
+            self.fail("%s: async_result_retention 3, 5 finished results, GET statuses %r" % (e, statuses))
