@@ -12,11 +12,16 @@ check "$dynsec created, 0600 mosquitto" \
 check "$dynsec names the gaffer-admin client" grep -q '"gaffer-admin"' "$dynsec"
 
 broker_pid=
+# Debian's config persists to /var/lib/mosquitto/mosquitto.db: leave the machine as found.
+broker_db=/var/lib/mosquitto/mosquitto.db
+broker_db_existed=no
+[ -e "$broker_db" ] && broker_db_existed=yes
 stop_broker() {
   [ -n "$broker_pid" ] || return 0
   kill -TERM "$broker_pid" 2>/dev/null
   wait "$broker_pid" 2>/dev/null
   broker_pid=
+  [ "$broker_db_existed" = yes ] || rm -f "$broker_db"
 }
 
 if ! port_free 1883; then
