@@ -2,17 +2,18 @@
 over the Unix socket (HTTP/1.1 + JSON), runs the real `gaffer` CLI, and cleans up every
 daemon, process and cgroup a test leaves behind (stdlib only)."""
 import glob
-import http.client
 import json
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 import unittest
+
+from api_client import http_request
+from cgroups import remove_cgroups
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -62,149 +63,6 @@ def wait_for(predicate, timeout, interval=0.05, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
         time.sleep(interval)
-
-
-# ---- HTTP over the Unix socket ---------------------------------------------------------
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout):
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self._path)
-
-
-class Response:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = {k.lower(): v for k, v in headers}
-        self.body = body
-
-    @property
-    def text(self):
-        return self.body.decode("utf-8", "replace")
-
-    def json(self):
-        return json.loads(self.body)
-
-    def header(self, name):
-        return self.headers.get(name.lower())
-
-    def __repr__(self):
-        return "<HTTP %d %s %r>" % (self.status, self.headers, self.body[:400])
-
-
-def http_request(socket_path, method, target, body=None, headers=None, timeout=30):
-    if isinstance(body, (dict, list)):
-        body = json.dumps(body)
-    if isinstance(body, str):
-        body = body.encode()
-    conn = _UnixConnection(socket_path, timeout)
-    try:
-        conn.request(method, target, body=body, headers=headers or {})
-        answer = conn.getresponse()
-        return Response(answer.status, answer.getheaders(), answer.read())
-    finally:
-        conn.close()
-
-
-def raw_exchange(socket_path, data, timeout=10):
-    """Sends raw bytes (as much as the server takes) and returns everything it answers."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    sock.settimeout(timeout)
-    sock.connect(socket_path)
-    try:
-        try:
-            sock.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server may answer and close before it has read everything
-        chunks = []
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-            if b"\r\n\r\n" in b"".join(chunks) and _complete(b"".join(chunks)):
-                break
-        return b"".join(chunks)
-    finally:
-        sock.close()
-
-
-def _complete(data):
-    head, _, body = data.partition(b"\r\n\r\n")
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return len(body) >= int(value.strip())
-    return False
-
-
-# ---- cgroups ---------------------------------------------------------------------------
-
-def cgroup_roots(parent):
-    """The directories of `parent` in every mounted hierarchy (v1 controllers, cgroup2)."""
-    roots = []
-    for base in ["/sys/fs/cgroup"] + sorted(glob.glob("/sys/fs/cgroup/*")):
-        path = os.path.join(base, parent)
-        if os.path.isdir(path) and os.path.exists(os.path.join(path, "cgroup.procs")):
-            roots.append(path)
-    return roots
-
-
-def cgroup_children(parent):
-    """Every cgroup directory strictly below `parent`, in any hierarchy."""
-    found = []
-    for root in cgroup_roots(parent):
-        for dirpath, dirnames, _ in os.walk(root):
-            found.extend(os.path.join(dirpath, d) for d in dirnames)
-    return found
-
-
-def cgroup_pids(parent):
-    pids = set()
-    for root in cgroup_roots(parent):
-        for dirpath, _, _ in os.walk(root):
-            try:
-                with open(os.path.join(dirpath, "cgroup.procs")) as f:
-                    pids.update(int(line) for line in f if line.strip())
-            except OSError:
-                pass
-    return pids
-
-
-def remove_cgroups(parent):
-    """Kills what is left in `parent` and removes its directories (best effort, bottom-up)."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        for pid in cgroup_pids(parent):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        for root in cgroup_roots(parent):
-            for dirpath, _, _ in sorted(os.walk(root), key=lambda e: -len(e[0])):
-                try:
-                    os.rmdir(dirpath)
-                except OSError:
-                    pass
-        if not cgroup_roots(parent):
-            return
-        time.sleep(0.1)
-
-
-def pid_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(") ")[-1][:1] != "Z"
-    except OSError:
-        return False
 
 
 # ---- the daemon --------------------------------------------------------------------------

@@ -6,7 +6,8 @@ import os
 import stat
 import subprocess
 
-from harness import GAFFERD, NOBODY, DaemonTestCase, describe, raw_exchange
+from api_client import raw_exchange
+from harness import GAFFER, GAFFERD, NOBODY, DaemonTestCase, describe
 
 SLOW = "#!/bin/sh\nsleep 3\necho '{}'\n"
 
@@ -148,6 +149,15 @@ class BadInputTest(DaemonTestCase):
         for answer in accepted:
             view = self.daemon.wait_finished(answer.json()["id"], timeout=10)
             self.assertEqual(view["status"], "cancelled", view)
+
+    def test_cli_usage_and_unreachable_daemon(self):
+        usage = self.daemon.cli("task", "frobnicate")
+        self.assertEqual(usage.returncode, 1, describe(usage))
+        missing = os.path.join(self.workspace, "no-daemon-here.sock")
+        result = subprocess.run([GAFFER, "--socket", missing, "status"], capture_output=True,
+                                text=True, timeout=30)
+        self.assertEqual(result.returncode, 2, describe(result))
+        self.assertIn(missing, result.stderr)
 
     def test_socket_mode_and_non_member_refused(self):
         mode = stat.S_IMODE(os.stat(self.daemon.socket).st_mode)

@@ -3,7 +3,8 @@ gafferd, and a killed daemon leaves no environment processes behind."""
 import json
 import time
 
-from harness import DaemonTestCase, cgroup_pids, pid_alive, wait_for
+from cgroups import cgroup_pids, pid_alive
+from harness import DaemonTestCase, wait_for
 
 SLOW = "#!/bin/sh\nsleep 0.5\nprintf '{\"done\": %s}' \"$(cat)\"\n"
 

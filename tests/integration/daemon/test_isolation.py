@@ -1,7 +1,6 @@
 """What a task sees, asked from inside a real environment that gafferd built: PID 1 is
 gaffer-init, only its own processes, a read-only host tree, a private /tmp, the daemon's
 state hidden, no network with "network": "none", nobody, no capabilities, no_new_privs."""
-import json
 import os
 import socket
 import threading

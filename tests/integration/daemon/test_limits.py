@@ -3,7 +3,8 @@ by the pids limit and ends as a failure, and a task past its timeout ends timeou
 import os
 import time
 
-from harness import DaemonTestCase, cgroup_children, describe, wait_for
+from cgroups import cgroup_children
+from harness import DaemonTestCase, describe, wait_for
 
 HOG = r'''#!/usr/bin/python3
 import sys

@@ -3,7 +3,8 @@ longest-idle environment, max_concurrency bounds a task's environments, and depl
 task again replaces it."""
 import time
 
-from harness import DaemonTestCase, cgroup_children, wait_for
+from cgroups import cgroup_children
+from harness import DaemonTestCase, wait_for
 
 ECHO = "#!/bin/sh\ncat\n"
 SLOW = "#!/bin/sh\nsleep 1\ncat\n"

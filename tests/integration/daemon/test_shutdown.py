@@ -5,7 +5,8 @@ import json
 import os
 import threading
 
-from harness import EXAMPLES, DaemonTestCase, cgroup_children, cgroup_pids, pid_alive, wait_for
+from cgroups import cgroup_children, cgroup_pids, pid_alive
+from harness import EXAMPLES, DaemonTestCase, wait_for
 
 SERVICE = "#!/bin/sh\necho service up\nexec sleep 1000\n"
 STUBBORN = "#!/bin/sh\ntrap 'echo ignoring TERM' TERM\necho stubborn up\nwhile :; do sleep 0.2; done\n"

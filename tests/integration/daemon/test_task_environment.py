@@ -47,6 +47,17 @@ class TaskEnvironmentTest(DaemonTestCase):
         self.assertNotIn("GAFFER_E2E_DAEMON_ONLY", env)
         self.assertNotIn("AWS_ACCESS_KEY_ID", env)
 
+    def test_host_network_lambda_gets_an_ephemeral_port(self):
+        # On the host network environments share the loopback: the runtime API cannot use
+        # the fixed port there.
+        self.daemon.add_task(self.manifest("env-host", ["/usr/bin/python3", "runtime.py"], self.art,
+                                           interface="lambda", network="host"))
+        r = self.daemon.invoke("env-host")
+        self.assertEqual(r.header("X-Gaffer-Status"), "ok", r)
+        host, _, port = r.json()["env"]["AWS_LAMBDA_RUNTIME_API"].partition(":")
+        self.assertEqual(host, "127.0.0.1")
+        self.assertTrue(port.isdigit() and port != "9001", port)
+
     def test_long_lived_lambda_is_provisioned(self):
         self.daemon.add_task(self.manifest("env-provisioned", ["/usr/bin/python3", "runtime.py"],
                                            self.art, interface="lambda", mode="long-lived"))
