@@ -1,6 +1,7 @@
 #include "coordinator/daemon/backend.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +19,17 @@ api::InvocationOutcome to_api(const scheduler::Outcome& outcome) {
 
 std::string mode_name(manifest::Mode mode) {
     return mode == manifest::Mode::long_lived ? "long_lived" : "on_demand";
+}
+
+// Whether a manifest's account is root: uid 0 by number or by name. An unknown name is
+// not root; the environment reports it when the task starts.
+bool runs_as_root(const std::string& user) {
+    if (user.empty()) return false;  // the daemon's default_user, which the config keeps non-root
+    if (user.find_first_not_of("0123456789") == std::string::npos) return std::stoul(user) == 0;
+    struct passwd pw {};
+    struct passwd* found = nullptr;
+    char buf[4096];
+    return ::getpwnam_r(user.c_str(), &pw, buf, sizeof buf, &found) == 0 && found && pw.pw_uid == 0;
 }
 
 // The last `tail_bytes` of a file, read without loading the rest.
@@ -68,6 +80,9 @@ base::Result<api::PutTaskResult> DaemonBackend::put_task(std::string_view manife
     auto parsed = manifest::parse(manifest_json);
     if (!parsed) return tl::unexpected(parsed.error());
     manifest::Manifest task = std::move(*parsed);
+    if (!config_.daemon.allow_root_tasks && runs_as_root(task.user))
+        return base::fail(base::Errc::invalid, "user: \"" + task.user +
+                                                   "\" is root, and daemon.allow_root_tasks is off");
     bool created = scheduler_.find_task(task.name) == nullptr;
     if (created && scheduler_.tasks().size() >= config_.daemon.max_tasks)
         return base::fail(base::Errc::conflict, "the gateway already holds its maximum of " +

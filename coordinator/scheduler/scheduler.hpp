@@ -46,7 +46,7 @@ struct Outcome {
 
 // How an environment ended.
 struct ExitInfo {
-    enum class Reason { stopped, exited, crashed, out_of_memory, init_error } reason;
+    enum class Reason { stopped, exited, crashed, out_of_memory, init_error } reason = Reason::stopped;
     int code = 0;        // exit status or signal number
     std::string detail;
 };

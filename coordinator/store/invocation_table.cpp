@@ -1,4 +1,5 @@
 // The invocations table: the journal of accepted async invocations, and its retention.
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <utility>
@@ -125,9 +126,14 @@ base::Result<void> SqliteJournal::finish(const std::string& id, const scheduler:
         if (!*row) return base::fail(base::Errc::not_found, "store: no invocation " + id + " in the journal");
         return base::fail(base::Errc::conflict, "store: invocation " + id + " has finished already");
     }
-    if (--finishes_until_trim_ == 0) {
-        finishes_until_trim_ = kTrimEvery;
-        (void)trim();  // see the header: finish() succeeded whatever the trim does
+    if (finished_) {
+        ++*finished_;
+    } else if (auto counted = counts()) {
+        finished_ = counted->finished;  // includes this one, and what earlier runs left
+    }
+    // A failed trim is not a failed finish (see the header); the next finish retries.
+    if (finished_ && *finished_ > keep_finished_) {
+        if (auto trimmed = trim()) *finished_ -= std::min<std::uint64_t>(*trimmed, *finished_);
     }
     return {};
 }

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -102,14 +103,13 @@ struct JournalCounts {
 };
 
 // The scheduler's durable journal of async invocations. Keeps every pending record and
-// at most `keep_finished` finished ones (plus fewer than kTrimEvery between trims): the
-// oldest finished records are deleted as new ones finish.
+// at most `keep_finished` finished ones: once a finish goes over that, the oldest
+// finished records are deleted.
 //
 // `database` must outlive the journal (moving the Database is fine).
 class SqliteJournal final : public scheduler::Journal {
 public:
     static constexpr std::size_t kDefaultKeepFinished = 10000;
-    static constexpr unsigned kTrimEvery = 64;  // finishes between retention passes
 
     explicit SqliteJournal(Database& database, std::size_t keep_finished = kDefaultKeepFinished);
 
@@ -133,7 +133,9 @@ public:
 private:
     detail::Connection& connection_;
     std::size_t keep_finished_;
-    unsigned finishes_until_trim_ = 1;  // the first finish trims what an earlier run left
+    // Finished records in the file, counted once on the first finish and kept up to date
+    // after, so that retention costs a DELETE only when it is over the limit.
+    std::optional<std::uint64_t> finished_;
 };
 
 }  // namespace gaffer::store

@@ -173,17 +173,15 @@ TEST_CASE("journal: retention keeps the newest finished records and every pendin
     SqliteJournal journal(*db, kKeep);
 
     REQUIRE(journal.accept(async_invocation("still-pending")));
-    constexpr int kFinished = 3 * SqliteJournal::kTrimEvery + 5;
+    constexpr int kFinished = 197;
     for (int i = 0; i < kFinished; ++i) {
         const std::string id = "f" + std::to_string(i);
         REQUIRE(journal.accept(async_invocation(id)));
         REQUIRE(journal.finish(id, Outcome{Status::ok, "r", ""}));
     }
-    // finish() trims every kTrimEvery finishes, so a few extra may linger between passes.
     auto counts = journal.counts();
     REQUIRE(counts);
-    CHECK(counts->finished >= kKeep);
-    CHECK(counts->finished < kKeep + SqliteJournal::kTrimEvery);
+    CHECK(counts->finished == kKeep);
     CHECK(counts->pending == 1);
 
     auto trimmed = journal.trim();

@@ -7,7 +7,7 @@ HOMEPAGE = "https://gaffer.invalid/"
 SECTION = "net"
 LICENSE = "Apache-2.0"
 # The project's license is declared in meson.build's project(); line 3 is that declaration.
-LIC_FILES_CHKSUM = "file://meson.build;beginline=3;endline=3;md5=82f80acb256e40bcb69aa8ed2b936b7c"
+LIC_FILES_CHKSUM = "file://LICENSE;md5=3b83ef96387f14655fc854ddc3c6bd57"
 
 # Where the sources come from: by default the git checkout that holds this layer (see
 # conf/layer.conf), at its newest commit on GAFFER_GIT_BRANCH. For a release image set,
