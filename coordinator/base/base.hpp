@@ -4,9 +4,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <tl/expected.hpp>
 
@@ -95,6 +97,16 @@ inline void log_info(std::string_view m) { log(LogLevel::info, m); }
 inline void log_warning(std::string_view m) { log(LogLevel::warning, m); }
 inline void log_error(std::string_view m) { log(LogLevel::error, m); }
 inline void log_debug(std::string_view m) { log(LogLevel::debug, m); }
+
+// Units in settings people write: sizes "4096", "512K", "64M", "1G", "1T" (powers of 1024)
+// and durations "500ms", "3s", "5m", "1h". nullopt for anything else or on overflow.
+std::optional<std::uint64_t> parse_size(std::string_view text);
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+// The candidate closest to `word` when `word` looks like a typo or an abbreviation of it,
+// for "unknown key (did you mean ...?)" messages.
+std::optional<std::string_view> closest_match(std::string_view word,
+                                              const std::vector<std::string_view>& candidates);
 
 // Reads a whole file; writes a whole file (create/truncate, mode 0644 unless given).
 Result<std::string> read_file(const std::string& path);

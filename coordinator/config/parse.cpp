@@ -87,7 +87,7 @@ base::Result<void> apply_section(const std::string& section, const toml::value& 
         const std::string path = section + "." + key;
         if (std::find(known.begin(), known.end(), key) == known.end()) {
             std::string message = path + ": unknown key";
-            if (auto guess = detail::closest(key, known)) message += " (did you mean \"" + std::string(*guess) + "\"?)";
+            if (auto guess = base::closest_match(key, known)) message += " (did you mean \"" + std::string(*guess) + "\"?)";
             return base::fail(base::Errc::invalid, message);
         }
         if (auto reason = detail::apply(section, key, reduce(*value), config))
@@ -143,7 +143,7 @@ base::Result<Config> parse(std::string_view toml_text) {
         if (std::find(all.begin(), all.end(), name) == all.end()) {
             if (!body->is_table()) return base::fail(base::Errc::invalid, stray_key_message(name));
             std::string message = "unknown section [" + name + "]";
-            if (auto guess = detail::closest(name, all)) message += " (did you mean [" + std::string(*guess) + "]?)";
+            if (auto guess = base::closest_match(name, all)) message += " (did you mean [" + std::string(*guess) + "]?)";
             return base::fail(base::Errc::invalid, message + "; the sections are " + section_list());
         }
         if (auto applied = apply_section(name, *body, config); !applied) return tl::unexpected(applied.error());

@@ -5,7 +5,6 @@
 
 #include "tasks/manifest/detail/json_fields.hpp"
 #include "tasks/manifest/detail/rules.hpp"
-#include "tasks/manifest/detail/units.hpp"
 #include "tasks/manifest/manifest.hpp"
 
 namespace gaffer::manifest {
@@ -149,7 +148,7 @@ private:
         std::optional<std::chrono::milliseconds> timeout;
         if (v->is_string()) {
             const auto& text = v->get_ref<const std::string&>();
-            timeout = detail::parse_duration(text);
+            timeout = base::parse_duration(text);
             if (!timeout) return r_.fail("timeout", "\"" + text + "\" is not a duration (use e.g. 500ms, 3s, 2m)");
         } else if (v->is_number_integer()) {
             if (auto ms = r_.integer(*v, "timeout", 0, INT64_MAX)) timeout = std::chrono::milliseconds(*ms);
@@ -185,7 +184,7 @@ private:
         std::optional<std::uint64_t> bytes;
         if (v.is_string()) {
             const auto& text = v.get_ref<const std::string&>();
-            bytes = detail::parse_size(text);
+            bytes = base::parse_size(text);
             if (!bytes) return r_.fail("limits.memory", "\"" + text + "\" is not a size (use e.g. 64M)");
         } else if (v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0)) {
             bytes = v.get<std::uint64_t>();

@@ -43,7 +43,7 @@ Setter bytes(Field field, std::uint64_t min, std::uint64_t max) {
     return [=](const Value& v, Config& c) -> Reason {
         std::optional<std::uint64_t> n;
         if (v.kind == Value::Kind::string) {
-            n = parse_size(v.text);
+            n = base::parse_size(v.text);
             if (!n) return quoted(v.text) + " is not a size (use e.g. 512K, 8M, 1G)";
         } else if (v.kind == Value::Kind::integer && v.integer >= 0) {
             n = static_cast<std::uint64_t>(v.integer);
@@ -62,7 +62,7 @@ template <class Field>
 Setter duration(Field field, Millis min, Millis max) {
     return [=](const Value& v, Config& c) -> Reason {
         if (v.kind != Value::Kind::string) return wrong_type(v, "a duration string like \"5m\"");
-        auto d = parse_duration(v.text);
+        auto d = base::parse_duration(v.text);
         if (!d) return quoted(v.text) + " is not a duration (use e.g. 500ms, 3s, 5m, 1h)";
         if (*d < min || *d > max)
             return "must be between " + format_duration(min) + " and " + format_duration(max) +
@@ -210,21 +210,6 @@ const std::vector<Key>& schema() {
 
 #undef GAFFER_FIELD
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0u : 1u)});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
-
 }  // namespace
 
 const std::vector<std::string_view>& sections() {
@@ -254,18 +239,6 @@ std::optional<std::string> check_consistency(const Config& c) {
     if ((user == "root" || user.find_first_not_of('0') == std::string::npos) && !c.daemon.allow_root_tasks)
         return "daemon.default_user: \"" + user + "\" is root, which needs allow_root_tasks = true";
     return std::nullopt;
-}
-
-std::optional<std::string_view> closest(std::string_view word, const std::vector<std::string_view>& candidates) {
-    std::optional<std::string_view> best;
-    std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
-    for (std::string_view candidate : candidates) {
-        // An abbreviation ("queue" for "queue_limit") is as likely a slip as a typo.
-        const bool abbreviation = word.size() >= 3 && candidate.substr(0, word.size()) == word;
-        const std::size_t d = abbreviation ? 1 : edit_distance(word, candidate);
-        if (d < best_distance) best = candidate, best_distance = d;
-    }
-    return best;
 }
 
 }  // namespace gaffer::config::detail

@@ -35,8 +35,4 @@ std::optional<std::string> apply(std::string_view section, std::string_view key,
 // Rules between keys, checked once all are applied: a full "section.key: reason".
 std::optional<std::string> check_consistency(const Config& config);
 
-// The candidate closest to `word` when it looks like a typo of it.
-std::optional<std::string_view> closest(std::string_view word,
-                                        const std::vector<std::string_view>& candidates);
-
 }  // namespace gaffer::config::detail

@@ -54,22 +54,6 @@ private:
     std::optional<std::string> duplicate_;
 };
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1,
-                               diagonal + (a[i - 1] == b[j - 1] ? 0u : 1u)});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
-
 }  // namespace
 
 base::Result<json> parse_strict(std::string_view text) {
@@ -116,19 +100,6 @@ std::string describe(const json& value) {
     case json::value_t::number_unsigned: return "an integer";
     default: return value.type_name();
     }
-}
-
-std::optional<std::string_view> closest(std::string_view key,
-                                        std::initializer_list<std::string_view> known) {
-    std::optional<std::string_view> best;
-    std::size_t best_distance = std::max<std::size_t>(2, key.size() / 3) + 1;
-    for (std::string_view candidate : known) {
-        // An abbreviation ("mem" for "memory") is as likely a slip as a typo.
-        const bool abbreviation = key.size() >= 3 && candidate.substr(0, key.size()) == key;
-        const std::size_t d = abbreviation ? 1 : edit_distance(key, candidate);
-        if (d < best_distance) best = candidate, best_distance = d;
-    }
-    return best;
 }
 
 void FieldReader::fail(std::string_view path, std::string_view reason) {
@@ -202,7 +173,7 @@ void FieldReader::only_known(const json& object, std::string_view path,
     for (const auto& [key, value] : object.items()) {
         if (std::find(known.begin(), known.end(), key) != known.end()) continue;
         std::string reason = "unknown field \"" + key + "\"";
-        if (auto guess = closest(key, known)) reason += " (did you mean \"" + std::string(*guess) + "\"?)";
+        if (auto guess = base::closest_match(key, known)) reason += " (did you mean \"" + std::string(*guess) + "\"?)";
         fail(path, reason);
         return;
     }

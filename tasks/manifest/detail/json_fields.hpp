@@ -30,10 +30,6 @@ std::string element_path(std::string_view parent, std::size_t index);
 // "a string", "an array", "a fraction", "null": the JSON type of `value`, for messages.
 std::string describe(const json& value);
 
-// The known key closest to `key` by edit distance, if it is close enough to be a typo.
-std::optional<std::string_view> closest(std::string_view key,
-                                        std::initializer_list<std::string_view> known);
-
 class FieldReader {
 public:
     // Records a failure unless one is already recorded.

@@ -43,3 +43,23 @@ TEST_CASE("write_file then read_file round-trips") {
     CHECK(read_file(tmpl).value() == "hello");
     ::unlink(tmpl);
 }
+
+TEST_CASE("sizes and durations as people write them") {
+    CHECK(parse_size("4096") == 4096u);
+    CHECK(parse_size("64M") == 64u << 20);
+    CHECK(parse_size("1g") == 1u << 30);
+    CHECK_FALSE(parse_size("12Q"));
+    CHECK_FALSE(parse_size("M"));
+    CHECK_FALSE(parse_size("99999999999999999999"));
+    CHECK(parse_duration("500ms") == std::chrono::milliseconds(500));
+    CHECK(parse_duration("5m") == std::chrono::minutes(5));
+    CHECK_FALSE(parse_duration("5"));
+    CHECK_FALSE(parse_duration("3 s"));
+}
+
+TEST_CASE("closest_match suggests typos and abbreviations, not strangers") {
+    std::vector<std::string_view> keys{"queue_limit", "max_environments", "idle_timeout"};
+    CHECK(closest_match("queue_limt", keys) == std::optional<std::string_view>("queue_limit"));
+    CHECK(closest_match("queue", keys) == std::optional<std::string_view>("queue_limit"));
+    CHECK_FALSE(closest_match("colour", keys));
+}

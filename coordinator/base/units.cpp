@@ -1,8 +1,10 @@
-#include "tasks/manifest/detail/units.hpp"
-
+// Human-written units and typo suggestions, shared by the manifest and config parsers.
+#include <algorithm>
 #include <limits>
 
-namespace gaffer::manifest::detail {
+#include "coordinator/base/base.hpp"
+
+namespace gaffer::base {
 namespace {
 
 // Splits "123abc" into 123 and "abc"; nullopt without leading digits or on overflow.
@@ -18,6 +20,22 @@ std::optional<std::uint64_t> leading_number(std::string_view& text) {
     if (i == 0) return std::nullopt;
     text.remove_prefix(i);
     return value;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1,
+                               diagonal + (a[i - 1] == b[j - 1] ? 0u : 1u)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
 }
 
 }  // namespace
@@ -53,4 +71,18 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     return std::nullopt;
 }
 
-}  // namespace gaffer::manifest::detail
+
+std::optional<std::string_view> closest_match(std::string_view word,
+                                              const std::vector<std::string_view>& candidates) {
+    std::optional<std::string_view> best;
+    std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+    for (std::string_view candidate : candidates) {
+        // An abbreviation ("mem" for "memory") is as likely a slip as a typo.
+        const bool abbreviation = word.size() >= 3 && candidate.substr(0, word.size()) == word;
+        const std::size_t d = abbreviation ? 1 : edit_distance(word, candidate);
+        if (d < best_distance) best = candidate, best_distance = d;
+    }
+    return best;
+}
+
+}  // namespace gaffer::base
