@@ -103,6 +103,9 @@ inline void log_debug(std::string_view m) { log(LogLevel::debug, m); }
 std::optional<std::uint64_t> parse_size(std::string_view text);
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
+// `text` in double quotes, for messages: quoted("queue") is "\"queue\"".
+std::string quoted(std::string_view text);
+
 // The candidate closest to `word` when `word` looks like a typo or an abbreviation of it,
 // for "unknown key (did you mean ...?)" messages.
 std::optional<std::string_view> closest_match(std::string_view word,

@@ -18,7 +18,7 @@ struct Key {
     Setter set;
 };
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+using base::quoted;
 
 Reason wrong_type(const Value& v, std::string_view wanted) {
     return "must be " + std::string(wanted) + ", not " + v.description;

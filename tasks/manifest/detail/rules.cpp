@@ -5,18 +5,10 @@
 namespace gaffer::manifest::detail {
 namespace {
 
+using base::quoted;
+
 bool lower_or_digit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool digit(char c) { return c >= '0' && c <= '9'; }
-
-// Built by appending: GCC 12 at -O3 warns (-Wrestrict, a false positive) on "\"" + s + "\"".
-std::string quoted(std::string_view text) {
-    std::string out;
-    out.reserve(text.size() + 2);
-    out += '"';
-    out += text;
-    out += '"';
-    return out;
-}
 
 bool has_dotdot_component(std::string_view path) {
     std::size_t start = 0;
