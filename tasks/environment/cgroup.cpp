@@ -87,6 +87,12 @@ base::Result<CgroupStats> Cgroup::stats() const {
     return stats;
 }
 
+std::uint64_t Cgroup::oom_kills() const {
+    if (dirs_.empty()) return 0;
+    return version_ == CgroupVersion::v1 ? detail::v1_oom_kills(*fs_, dir_of_)
+                                         : detail::v2_oom_kills(*fs_, dirs_.front());
+}
+
 base::Result<void> Cgroup::kill() {
     if (dirs_.empty()) return {};  // moved from
     // cgroup.kill (5.14) kills the whole subtree atomically, forks included.
@@ -98,6 +104,13 @@ base::Result<void> Cgroup::kill() {
 }
 
 base::Result<void> Cgroup::remove() {
+    // The kernel refuses to rmdir a cgroup that holds processes or children, so trying it
+    // first cannot lose anything, and spares reading cgroup.procs and listing directories
+    // on every exit.
+    bool all_removed = true;
+    for (const auto& dir : dirs_)
+        if (!fs_->remove_dir(dir)) all_removed = false;
+    if (all_removed) return {};
     if (auto ok = kill(); !ok) return ok;
     for (const auto& dir : dirs_)
         if (auto ok = remove_tree(*fs_, dir); !ok) return ok;

@@ -1,4 +1,4 @@
-// The libcgroup adapter: creation of an environment cgroup and its limit files.
+// The libcgroup adapter: creation of an environment cgroup's directories.
 //
 // Only this step goes through libcgroup. It cannot see the per-controller "own cgroup"
 // of a v1 hybrid (memory may sit in /process_api/x while cpu sits in /), and it has
@@ -38,8 +38,7 @@ int libcgroup_init_once() {
 
 }  // namespace
 
-base::Result<void> libcgroup_create(const Hierarchy& hierarchy, const std::string& rel,
-                                    const std::vector<Setting>& settings) {
+base::Result<void> libcgroup_create(const Hierarchy& hierarchy, const std::string& rel) {
     if (int rc = libcgroup_init_once(); rc != 0)
         return base::fail(base::Errc::unavailable, "libcgroup: cgroup_init failed: " + describe(rc));
     for (const auto& controller : hierarchy.controllers) {
@@ -57,15 +56,8 @@ base::Result<void> libcgroup_create(const Hierarchy& hierarchy, const std::strin
     std::unique_ptr<cgroup, CgroupDeleter> group(cgroup_new_cgroup(rel.c_str()));
     if (!group) return base::fail(base::Errc::io, "libcgroup: cannot allocate cgroup " + rel);
     for (const auto& controller : hierarchy.controllers) {
-        cgroup_controller* ctl = cgroup_add_controller(group.get(), controller.c_str());
-        if (!ctl)
+        if (!cgroup_add_controller(group.get(), controller.c_str()))
             return base::fail(base::Errc::io, "libcgroup: cannot add controller " + controller);
-        for (const auto& s : settings) {
-            if (s.controller != controller) continue;
-            if (int rc = cgroup_add_value_string(ctl, s.file.c_str(), s.value.c_str()); rc != 0)
-                return base::fail(base::Errc::io, "libcgroup: cannot add " + s.file + "=" +
-                                                      s.value + ": " + describe(rc));
-        }
     }
     // ignore_ownership=1: the daemon runs as root and keeps the kernel's ownership.
     if (int rc = cgroup_create_cgroup(group.get(), 1); rc != 0)

@@ -52,15 +52,21 @@ std::vector<Setting> v1_settings(const CgroupLimits& limits) {
     return out;
 }
 
+std::uint64_t v1_oom_kills(CgroupFs& fs, const std::map<std::string, std::string>& dir_of) {
+    auto it = dir_of.find("memory");
+    if (it == dir_of.end()) return 0;
+    auto oom = read_keyed(fs, it->second + "/memory.oom_control");
+    // oom_kill appeared in 4.13; before it, failcnt (hits of the limit) is the best
+    // sign that the limit was what ended the task.
+    return oom.count("oom_kill") ? get(oom, "oom_kill")
+                                 : read_number_or_zero(fs, it->second + "/memory.failcnt");
+}
+
 CgroupStats v1_stats(CgroupFs& fs, const std::map<std::string, std::string>& dir_of) {
     CgroupStats stats;
+    stats.oom_kills = v1_oom_kills(fs, dir_of);
     if (auto it = dir_of.find("memory"); it != dir_of.end()) {
         const std::string& dir = it->second;
-        auto oom = read_keyed(fs, dir + "/memory.oom_control");
-        // oom_kill appeared in 4.13; before it, failcnt (hits of the limit) is the best
-        // sign that the limit was what ended the task.
-        stats.oom_kills = oom.count("oom_kill") ? get(oom, "oom_kill")
-                                                : read_number_or_zero(fs, dir + "/memory.failcnt");
         stats.memory_current = read_number_or_zero(fs, dir + "/memory.usage_in_bytes");
         stats.memory_peak = read_number_or_zero(fs, dir + "/memory.max_usage_in_bytes");
     }
@@ -88,9 +94,13 @@ std::vector<Setting> v2_settings(const CgroupLimits& limits, bool swap_max) {
     return out;
 }
 
+std::uint64_t v2_oom_kills(CgroupFs& fs, const std::string& dir) {
+    return get(read_keyed(fs, dir + "/memory.events"), "oom_kill");
+}
+
 CgroupStats v2_stats(CgroupFs& fs, const std::string& dir) {
     CgroupStats stats;
-    stats.oom_kills = get(read_keyed(fs, dir + "/memory.events"), "oom_kill");
+    stats.oom_kills = v2_oom_kills(fs, dir);
     stats.memory_current = read_number_or_zero(fs, dir + "/memory.current");
     stats.memory_peak = read_number_or_zero(fs, dir + "/memory.peak");
     stats.pids_max_hits = get(read_keyed(fs, dir + "/pids.events"), "max");

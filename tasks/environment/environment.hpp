@@ -108,10 +108,16 @@ public:
 
     base::Result<std::vector<pid_t>> pids() const;  // union over the hierarchies
     base::Result<CgroupStats> stats() const;
+    // stats().oom_kills alone, from one file (what the manager checks after every result
+    // and at exit); 0 when unreadable.
+    std::uint64_t oom_kills() const;
     // SIGKILLs every process until the cgroup is empty (v2: cgroup.kill when the kernel
     // has it). Errors: timeout when processes remain after ~2 s.
     base::Result<void> kill();
-    // kill(), then rmdir every directory, retrying EBUSY briefly. Idempotent.
+    // Removes every directory. An empty cgroup (the usual case: its last process has been
+    // reaped) goes with one rmdir per directory; one the kernel refuses (processes or
+    // child cgroups left) is kill()ed and removed depth first, retrying EBUSY briefly.
+    // Idempotent.
     base::Result<void> remove();
 
 private:
@@ -127,8 +133,9 @@ private:
 
 struct CgroupTreeOptions {
     std::string parent = "gaffer";  // below the daemon's own cgroup
-    // libcgroup creates the environment cgroups and writes their limits. Off: plain
-    // file I/O (unit tests, whose fake cgroupfs libcgroup cannot see).
+    // libcgroup creates the environment cgroups' directories (their limits are written
+    // with plain file I/O either way). Off: plain mkdir (unit tests, whose fake cgroupfs
+    // libcgroup cannot see).
     bool use_libcgroup = true;
 };
 

@@ -189,8 +189,7 @@ void EnvironmentManager::handle(Env& env, int type, std::string header, std::str
             env.events->on_ready(env.id);
             return;
         case runtime::FrameType::result: {
-            std::uint64_t ooms = 0;
-            if (auto stats = env.cgroup->stats()) ooms = stats->oom_kills;
+            const std::uint64_t ooms = env.cgroup->oom_kills();
             auto outcome = detail::outcome_of(text("status"), text("detail"), std::move(payload),
                                               ooms > env.facts.oom_kills_reported,
                                               env.cgroup->limits().memory_bytes);
@@ -293,8 +292,8 @@ void EnvironmentManager::finish(EnvId id) {
 
     std::string cleanup_problem;
     if (env->cgroup) {
-        if (auto ok = env->cgroup->kill(); !ok) cleanup_problem = ok.error().message;
-        if (auto stats = env->cgroup->stats()) env->facts.oom_kills_final = stats->oom_kills;
+        // remove() kills whatever is left; the counter does not change by that.
+        env->facts.oom_kills_final = env->cgroup->oom_kills();
         if (auto ok = env->cgroup->remove(); !ok) cleanup_problem = ok.error().message;
     }
     if (!cleanup_problem.empty()) log(id, "warning", "cgroup clean-up: " + cleanup_problem);

@@ -34,6 +34,7 @@ struct MountEntry {
 };
 base::Result<std::vector<MountEntry>> parse_mountinfo(std::string_view text);
 
+
 // /proc/self/cgroup: controller (or "" for the v2 line) -> path.
 base::Result<std::map<std::string, std::string>> parse_proc_cgroup(std::string_view text);
 
@@ -66,6 +67,9 @@ std::vector<Setting> v2_settings(const CgroupLimits& limits, bool swap_max);
 // Stats from the files of one cgroup; dir_of maps controller -> directory.
 CgroupStats v1_stats(CgroupFs& fs, const std::map<std::string, std::string>& dir_of);
 CgroupStats v2_stats(CgroupFs& fs, const std::string& dir);
+// The OOM-kill counter alone (one file), as in the stats; 0 when unreadable.
+std::uint64_t v1_oom_kills(CgroupFs& fs, const std::map<std::string, std::string>& dir_of);
+std::uint64_t v2_oom_kills(CgroupFs& fs, const std::string& dir);
 
 // Writes the settings into existing directories with plain file I/O.
 base::Result<void> write_settings(CgroupFs& fs, const std::map<std::string, std::string>& dir_of,
@@ -77,9 +81,9 @@ base::Result<void> write_settings(CgroupFs& fs, const std::map<std::string, std:
 base::Result<std::string> prepare_v2(CgroupFs& fs, const Hierarchy& hierarchy,
                                      std::string_view parent);
 
-// Creates <mount>/<rel> for one hierarchy and writes its settings through libcgroup.
-// Errors: unavailable when libcgroup cannot initialise or sees the hierarchy elsewhere.
-base::Result<void> libcgroup_create(const Hierarchy& hierarchy, const std::string& rel,
-                                    const std::vector<Setting>& settings);
+// Creates <mount>/<rel> for one hierarchy through libcgroup (no limit values: those are
+// written by write_settings). Errors: unavailable when libcgroup cannot initialise or sees
+// the hierarchy elsewhere, io.
+base::Result<void> libcgroup_create(const Hierarchy& hierarchy, const std::string& rel);
 
 }  // namespace gaffer::environment::detail

@@ -239,6 +239,7 @@ TEST_CASE("v1: stats come from oom_control, pids.events and cpu.stat") {
     put(r + "/memory/process_api/abc/gaffer/s/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\n");
     put(r + "/memory/process_api/abc/gaffer/s/memory.failcnt", "9\n");
     CHECK(group->stats()->oom_kills == 9);
+    CHECK(group->oom_kills() == 9);
 }
 
 TEST_CASE("v1: kill SIGKILLs every listed process and remove deletes every directory") {
@@ -346,6 +347,7 @@ TEST_CASE("v2: stats, cgroup.kill and remove") {
     CHECK(stats->throttled_usec == 4400);
     CHECK(stats->memory_current == 8192);
     CHECK(stats->processes == 2);
+    CHECK(group->oom_kills() == 1);
 
     REQUIRE(group->remove());
     CHECK(f.fs.kill_files_written == std::vector<std::string>{dir + "/cgroup.kill"});
@@ -370,4 +372,24 @@ TEST_CASE("names are checked") {
     CHECK(tree.parent_dirs()[1] == f.tmp.path() + "/cpu/gaffer/nested");
     CHECK(tree.create("a/b", CgroupLimits{}).error().code == base::Errc::invalid);
     CHECK(tree.create("..", CgroupLimits{}).error().code == base::Errc::invalid);
+}
+
+TEST_CASE("remove: an empty cgroup goes without kill; a child cgroup is removed depth first") {
+    V2Fixture f;
+    auto tree = CgroupTree::open(f.layout(), {"gaffer", false}, f.fs);
+    REQUIRE(tree);
+    auto empty = tree->create("e", CgroupLimits{});
+    REQUIRE(empty);
+    REQUIRE(empty->remove());
+    CHECK(f.fs.kill_files_written.empty());
+    CHECK_FALSE(std::filesystem::exists(f.own_dir + "/gaffer/e"));
+
+    auto nested = tree->create("n", CgroupLimits{});
+    REQUIRE(nested);
+    const std::string child = f.own_dir + "/gaffer/n/inner";
+    REQUIRE(f.fs.make_dir(child));
+    put(child + "/cgroup.procs", "77\n");
+    REQUIRE(nested->remove());
+    CHECK(f.fs.killed == std::vector<pid_t>{77});
+    CHECK_FALSE(std::filesystem::exists(f.own_dir + "/gaffer/n"));
 }
