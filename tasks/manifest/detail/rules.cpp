@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "coordinator/base/base.hpp"
+
 namespace gaffer::manifest::detail {
 namespace {
 
