@@ -78,6 +78,7 @@ base::Result<std::vector<MountEntry>> parse_mountinfo(std::string_view text) {
         entry.root = unescape_octal(fields[3]);
         entry.mount_point = unescape_octal(fields[4]);
         entry.fstype = fstype;
+        for (auto opt : split(fields[5], ',')) entry.mount_options.emplace_back(opt);
         if (dash + 3 < fields.size())
             for (auto opt : split(fields[dash + 3], ',')) entry.super_options.emplace_back(opt);
         mounts.push_back(std::move(entry));

@@ -187,11 +187,20 @@ struct EnvironmentSettings {
     std::uint16_t runtime_api_port = 9001;  // Runtime API port with network "none"; host
                                             // network always gets 0 (a free port)
     bool use_libcgroup = true;              // see CgroupTreeOptions
+    // Moving a process into a cgroup (what gaffer-init does first) takes a global kernel
+    // lock whose write side waits for an RCU grace period, 8-20 ms on an otherwise idle
+    // gateway, unless the cgroup2 mount has the `favordynmods` option (Linux >= 6.0).
+    // When true, open() remounts the cgroup2 mount with it (keeping its other options)
+    // if it is not set, and says so through on_log. The price is paid machine-wide:
+    // fork() and exit() become slightly slower for every process. Without a cgroup2
+    // mount or on an older kernel this logs a warning and changes nothing.
+    bool favor_dynamic_cgroups = true;
     // After gaffer-init exited (or closed the channel), how long to wait for the other
     // half before finishing anyway.
     base::Duration exit_linger = std::chrono::seconds(1);
-    // Lines gaffer-init logs about itself (level "debug".."error") and clean-up problems
-    // ("warning"). Empty: dropped.
+    // Lines gaffer-init logs about itself (level "debug".."error"), clean-up problems
+    // ("warning") and, with EnvId 0, what open() changed or could not change about the
+    // host (favordynmods). Empty: dropped.
     std::function<void(scheduler::EnvId, std::string_view level, std::string_view line)> on_log;
 };
 
@@ -210,8 +219,9 @@ struct EnvironmentStatus {
 // exited and its channel has closed; by then its cgroup is emptied and removed.
 class EnvironmentManager final : public scheduler::Environments {
 public:
-    // Detects the cgroup layout, opens the tree, removes stale environment cgroups and
-    // creates log_dir. Errors: those of detect_layout/CgroupTree::open, io.
+    // Detects the cgroup layout, sets favordynmods (see favor_dynamic_cgroups), opens the
+    // tree, removes stale environment cgroups and creates log_dir. Errors: those of
+    // detect_layout/CgroupTree::open, io.
     static base::Result<std::unique_ptr<EnvironmentManager>> open(loop::Loop& loop,
                                                                   EnvironmentSettings settings);
     EnvironmentManager(loop::Loop& loop, EnvironmentSettings settings, CgroupTree tree);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "coordinator/loop/loop.hpp"
+#include "tasks/environment/detail/cgroup_files.hpp"
 #include "tasks/environment/detail/exit_report.hpp"
 #include "tasks/environment/detail/launch.hpp"
 
@@ -41,6 +42,16 @@ struct EnvironmentManager::Env {
 
 base::Result<std::unique_ptr<EnvironmentManager>> EnvironmentManager::open(loop::Loop& loop,
                                                                            EnvironmentSettings settings) {
+    std::string favor_log, favor_warning;
+    if (settings.favor_dynamic_cgroups) {
+        auto mountinfo = base::read_file("/proc/self/mountinfo");
+        if (!mountinfo) return tl::unexpected(mountinfo.error());
+        auto done = detail::set_favordynmods(*mountinfo);
+        if (done)
+            favor_log = *done;
+        else
+            favor_warning = done.error().message;
+    }
     auto layout = detect_layout();
     if (!layout) return tl::unexpected(layout.error());
     auto tree = CgroupTree::open(*layout, {settings.cgroup_parent, settings.use_libcgroup});
@@ -51,6 +62,8 @@ base::Result<std::unique_ptr<EnvironmentManager>> EnvironmentManager::open(loop:
         return base::fail_errno(base::Errc::io, "cannot create the task log directory " + settings.log_dir, errno);
     auto manager = std::make_unique<EnvironmentManager>(loop, std::move(settings), std::move(*tree));
     manager->stale_removed_ = *stale;
+    if (!favor_log.empty()) manager->log(0, "info", favor_log);
+    if (!favor_warning.empty()) manager->log(0, "warning", favor_warning);
     return manager;
 }
 

@@ -30,10 +30,27 @@ struct MountEntry {
     std::string root;         // the hierarchy path mounted here ("/" usually)
     std::string mount_point;  // octal escapes (\040) decoded
     std::string fstype;       // "cgroup" or "cgroup2"
+    std::vector<std::string> mount_options;  // per mount: rw, nosuid, nodev, relatime...
     std::vector<std::string> super_options;  // v1: includes the controller names
 };
 base::Result<std::vector<MountEntry>> parse_mountinfo(std::string_view text);
 
+// The remount that adds favordynmods to the first cgroup2 mount, repeating its other
+// options: a remount applies the flags it is given to the mount (nosuid, nodev, ...) and
+// resets the cgroup2 options it does not name (nsdelegate, memory_recursiveprot).
+struct Remount {
+    std::string target;
+    unsigned long flags = 0;  // MS_REMOUNT plus the mount's own MS_* flags
+    std::string data;         // the super options, favordynmods included
+};
+enum class DynmodsState { set, missing, no_cgroup2 };
+DynmodsState favordynmods_state(const std::vector<MountEntry>& mounts);
+// Requires favordynmods_state(mounts) == missing.
+Remount favordynmods_remount(const std::vector<MountEntry>& mounts);
+// Applies favordynmods_remount when the option is missing. Returns what was done, for the
+// log ("" when the option was set already). Errors: unavailable (no cgroup2 mount, or the
+// kernel refused: before 6.0 it does not know the option), invalid (unparsable mountinfo).
+base::Result<std::string> set_favordynmods(std::string_view mountinfo);
 
 // /proc/self/cgroup: controller (or "" for the v2 line) -> path.
 base::Result<std::map<std::string, std::string>> parse_proc_cgroup(std::string_view text);

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -191,4 +192,50 @@ TEST_CASE("a task that cannot start ends with init_error, and its cgroup is gone
     CHECK(w.events.exits[0].second.reason == ExitInfo::Reason::init_error);
     CHECK(w.events.exits[0].second.detail.find("no-such-binary") != std::string::npos);
     CHECK(w.manager->list().empty());
+}
+
+namespace {
+std::string cgroup2_line() {
+    std::ifstream in("/proc/self/mountinfo");
+    for (std::string line; std::getline(in, line);)
+        if (line.find(" - cgroup2 ") != std::string::npos) return line;
+    return {};
+}
+}  // namespace
+
+TEST_CASE("open() remounts cgroup2 with favordynmods, keeping its other options") {
+    const std::string before = cgroup2_line();
+    if (before.empty()) {
+        MESSAGE("no cgroup2 mount on this machine: nothing to test");
+        return;
+    }
+    // A fresh cgroup2 mount without the option clears it on the one shared superblock.
+    char tmpl[] = "/tmp/gaffer-cg2-XXXXXX";
+    const std::string probe = ::mkdtemp(tmpl);
+    REQUIRE(::system(("mount -t cgroup2 none " + probe).c_str()) == 0);
+    const std::string cleared = cgroup2_line();
+    REQUIRE(::system(("umount " + probe).c_str()) == 0);
+    ::rmdir(probe.c_str());
+    CHECK(cleared.find("favordynmods") == std::string::npos);
+
+    { World w; }  // open() remounts; what it logs shows through MESSAGE
+    const std::string after = cgroup2_line();
+    CHECK_MESSAGE(after.find("favordynmods") != std::string::npos, after);
+    // Per-mount flags and the other super options survive the remount.
+    auto field = [](const std::string& line, int n) {
+        std::istringstream words(line);
+        std::string w;
+        for (int i = 0; i <= n; ++i) words >> w;
+        return w;
+    };
+    CHECK(field(after, 5) == field(before, 5));
+    auto supers = [](const std::string& line) {
+        std::string s = line.substr(line.rfind(' ') + 1);
+        std::string out;
+        std::istringstream parts(s);
+        for (std::string p; std::getline(parts, p, ',');)
+            if (p != "favordynmods") out += p + ",";
+        return out;
+    };
+    CHECK(supers(after) == supers(before));
 }

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "fake_cgroupfs.hpp"
@@ -392,4 +393,28 @@ TEST_CASE("remove: an empty cgroup goes without kill; a child cgroup is removed 
     REQUIRE(nested->remove());
     CHECK(f.fs.killed == std::vector<pid_t>{77});
     CHECK_FALSE(std::filesystem::exists(f.own_dir + "/gaffer/n"));
+}
+
+TEST_CASE("favordynmods: detected in the super options, remount repeats every option") {
+    auto mounts = det::parse_mountinfo(
+        "41 31 0:38 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 "
+        "rw,nsdelegate,memory_recursiveprot\n"
+        "42 31 0:39 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n");
+    REQUIRE(mounts);
+    REQUIRE(det::favordynmods_state(*mounts) == det::DynmodsState::missing);
+    auto r = det::favordynmods_remount(*mounts);
+    CHECK(r.target == "/sys/fs/cgroup");
+    CHECK(r.data == "nsdelegate,memory_recursiveprot,favordynmods");
+    CHECK(r.flags == (MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME));
+
+    auto set = det::parse_mountinfo("41 31 0:38 / /sys/fs/cgroup/unified ro,relatime - cgroup2 cgroup2 "
+                                    "ro,favordynmods\n");
+    REQUIRE(set);
+    CHECK(det::favordynmods_state(*set) == det::DynmodsState::set);
+    auto v1_only = det::parse_mountinfo("42 31 0:39 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n");
+    REQUIRE(v1_only);
+    CHECK(det::favordynmods_state(*v1_only) == det::DynmodsState::no_cgroup2);
+    CHECK(det::set_favordynmods("42 31 0:39 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n")
+              .error().code == base::Errc::unavailable);
+    CHECK(det::set_favordynmods("41 31 0:38 / /x ro - cgroup2 cgroup2 ro,favordynmods\n").value().empty());
 }
