@@ -10,7 +10,10 @@
 namespace gaffer::init {
 
 base::Result<runtime::Frame> Control::read_launch() {
-    char buf[16 * 1024];
+    // Static, not on the stack: with -fstack-clash-protection a 64 KiB frame is probed page
+    // by page, 16 page faults on every first use in a fresh process. gaffer-init is single
+    // threaded and this is not re-entered while the bytes are in use.
+    static char buf[16 * 1024];
     for (;;) {
         if (auto frame = decoder_.next()) {
             if (frame->type != runtime::FrameType::launch)
@@ -28,7 +31,7 @@ base::Result<runtime::Frame> Control::read_launch() {
 }
 
 base::Result<void> Control::read_available() {
-    char buf[64 * 1024];
+    static char buf[64 * 1024];  // static: see read_launch
     for (;;) {
         ssize_t n = ::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
         if (n < 0) {

@@ -1,8 +1,9 @@
 // gaffer-init: PID 1 of every Gaffer execution environment. Started by gafferd with fd 3 =
 // its end of the control channel (see tasks/runtime/runtime.hpp). The outer process reads
 // the launch frame, enters the cgroup, unshares the namespaces and forks; the child is PID 1
-// of the new PID namespace and does everything else. The outer process only forwards
-// signals and exits with the child's status.
+// of the new PID namespace and does everything else. The outer process detaches the host's
+// old root once PID 1 has pivoted away from it, then only forwards signals and exits with
+// the child's status.
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -77,11 +78,26 @@ void prepare_signals() {
     }
 }
 
-[[noreturn]] void run_pid1(const runtime::LaunchSpec& spec, init::Control& control) {
+// Waits until PID 1 has pivoted (one byte on `pivoted`; EOF: it failed before) and detaches
+// the old root, in this otherwise idle process: the unmount's RCU wait then delays neither
+// PID 1 nor the task, and costs no extra process. A failure reaches gafferd as a log line;
+// the old root stays unreachable to the task regardless (see build_root).
+void detach_when_pivoted(base::Fd pivoted, init::Control& control) {
+    char byte = 0;
+    ssize_t n;
+    do {
+        n = ::read(pivoted.get(), &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) return;
+    if (auto r = init::detach_old_root(); !r) control.log("error", "gaffer-init: " + r.error().message);
+}
+
+[[noreturn]] void run_pid1(const runtime::LaunchSpec& spec, init::Control& control, base::Fd pivoted) {
     auto log = init::LogSink::open(spec.log_path, spec.log_max_bytes, spec.log_keep);
     if (!log) fail_setup(control, "setup_failed", log.error().message, 1);
     if (auto r = init::build_root(spec); !r) fail_setup(control, "setup_failed", r.error().message, 1);
-    if (auto r = init::detach_old_root(); !r) fail_setup(control, "setup_failed", r.error().message, 1);
+    [[maybe_unused]] auto told = ::write(pivoted.get(), "p", 1);
+    pivoted.reset();
     if (auto r = init::set_hostname(spec.hostname); !r) fail_setup(control, "setup_failed", r.error().message, 1);
     if (spec.network == "none")
         if (auto r = init::bring_up_loopback(); !r) fail_setup(control, "setup_failed", r.error().message, 1);
@@ -121,13 +137,20 @@ int main() {
     if (::unshare(ns) != 0) fail_setup(control, "setup_failed", std::string("unshare: ") + std::strerror(errno), 1);
 
     prepare_signals();
+    int pivot_pipe[2];
+    if (::pipe2(pivot_pipe, O_CLOEXEC) != 0)
+        fail_setup(control, "setup_failed", std::string("pipe2: ") + std::strerror(errno), 1);
+    base::Fd pivot_r(pivot_pipe[0]), pivot_w(pivot_pipe[1]);
     pid_t child = ::fork();
     if (child < 0) fail_setup(control, "setup_failed", std::string("fork PID 1: ") + std::strerror(errno), 1);
     if (child == 0) {
         // If the outer process is killed, take the whole namespace down with it.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        run_pid1(*spec, control);
+        pivot_r.reset();
+        run_pid1(*spec, control, std::move(pivot_w));
     }
+    pivot_w.reset();
+    detach_when_pivoted(std::move(pivot_r), control);
     ::close_range(kControlFd, ~0U, 0);  // gafferd must see EOF when PID 1 is gone
     outer_wait(child);
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -102,7 +103,18 @@ ExecPlan ExecPlan::make(const runtime::LaunchSpec& spec, std::uint16_t api_port)
 }
 
 struct Spawner {
-    // Runs in the forked child. Only async-signal-safe calls from here to execve.
+    struct Args {
+        const ExecPlan* plan;
+        int in_fd, out_fd, err_fd, report_fd;
+    };
+    static int child_main(void* raw) {
+        const auto* a = static_cast<const Args*>(raw);
+        exec_child(*a->plan, a->in_fd, a->out_fd, a->err_fd, a->report_fd);
+    }
+
+    // Runs in the child, which shares PID 1's memory until execve (see spawn()). Only
+    // async-signal-safe calls from here to execve, and nothing that changes memory PID 1
+    // uses afterwards (errno aside: PID 1 is suspended meanwhile and reads it from the pipe).
     [[noreturn]] static void exec_child(const ExecPlan& plan, int in_fd, int out_fd, int err_fd, int report_fd) {
         sigset_t none;
         sigemptyset(&none);
@@ -161,10 +173,14 @@ base::Result<TaskProcess> spawn(const ExecPlan& plan, bool pipe_stdin) {
     auto report = make_pipe(0, 0);
     if (!out || !err || !report) return base::fail_errno(base::Errc::io, "pipe2 for the task", errno);
 
-    pid_t pid = ::fork();
-    if (pid < 0) return base::fail_errno(base::Errc::io, "fork the task", errno);
-    if (pid == 0)
-        Spawner::exec_child(plan, in_r.get(), out->second.get(), err->second.get(), report->second.get());
+    // CLONE_VM|CLONE_VFORK, as posix_spawn does: the child borrows PID 1's memory until its
+    // execve instead of copying the page tables and faulting on every page either side
+    // writes, and PID 1 sleeps until then. The child has its own stack and signal
+    // dispositions (no CLONE_SIGHAND), so resetting them does not touch PID 1's.
+    alignas(64) static char stack[64 * 1024];
+    Spawner::Args args{&plan, in_r.get(), out->second.get(), err->second.get(), report->second.get()};
+    pid_t pid = ::clone(Spawner::child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+    if (pid < 0) return base::fail_errno(base::Errc::io, "clone the task", errno);
 
     report->second.reset();
     ChildError e{};

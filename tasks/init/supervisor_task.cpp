@@ -65,7 +65,10 @@ void Supervisor::read_pipe(Child& child, bool is_stdout) {
     base::Fd& fd = is_stdout ? child.out : child.err;
     EventLoop::Id& id = is_stdout ? child.out_id : child.err_id;
     const bool capture = is_stdout && &child != &main_;
-    char buf[64 * 1024];
+    // Static, not on the stack: with -fstack-clash-protection a 64 KiB frame is probed page
+    // by page, 16 page faults on every first use in a fresh process. gaffer-init is single
+    // threaded and this is not re-entered while the bytes are in use.
+    static char buf[64 * 1024];
     for (;;) {
         if (!fd) return;
         ssize_t n = ::read(fd.get(), buf, sizeof buf);

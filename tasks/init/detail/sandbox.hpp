@@ -18,10 +18,12 @@ namespace gaffer::init {
 // the step.
 base::Result<void> build_root(const runtime::LaunchSpec& spec);
 
-// Detaches the old root in a child process and returns its pid (PID 1 reaps it). The
-// lazy unmount waits for an RCU grace period, 5-15 ms, which is most of a cold start when
-// done inline; the task cannot reach the old root meanwhile.
-base::Result<pid_t> detach_old_root();
+// Detaches the old root (lazy unmount) of the caller's mount namespace, whose root
+// build_root() has pivoted (pivot_root moves every process of the namespace that had the
+// old root). The unmount waits for an expedited RCU grace period, so the outer gaffer-init
+// process, otherwise idle, does it while PID 1 goes on to start the task; the task cannot
+// reach the old root meanwhile.
+base::Result<void> detach_old_root();
 
 // sethostname in the new UTS namespace.
 base::Result<void> set_hostname(const std::string& name);

@@ -1,6 +1,7 @@
 // Starting the task's processes: argv/envp are prepared once (ExecPlan), then each spawn
-// forks, drops every privilege in the child and execs. Between fork and exec the child
-// makes only async-signal-safe calls.
+// clones a child that shares PID 1's memory until execve (vfork-style), drops every
+// privilege in it and execs. Between clone and exec the child makes only async-signal-safe
+// calls.
 #pragma once
 
 #include <sys/types.h>

@@ -51,6 +51,10 @@ out = {
     "data_rw": writable("/data/rw/probe"), "data_ro": writable("/data/ro/probe"),
     "data_ro_files": listing("/data/ro"),
     "device": open("/dev/gaffer-zero", "rb").read(4).decode() if os.path.exists("/dev/gaffer-zero") else "absent",
+    "dev_nodes": {n: [os.stat("/dev/" + n).st_mode, os.major(os.stat("/dev/" + n).st_rdev),
+                      os.minor(os.stat("/dev/" + n).st_rdev)] for n in ("null", "zero", "full", "random", "urandom", "tty")},
+    "dev_null_writable": writable("/dev/null"), "dev_writable": writable("/dev/gaffer-probe"),
+    "zero_bytes": open("/dev/zero", "rb").read(3).hex(), "urandom_len": len(open("/dev/urandom", "rb").read(8)),
 }
 import time
 for _ in range(100):  # the old root is detached concurrently with the task's start
@@ -158,6 +162,18 @@ class GafferInitTest(unittest.TestCase):
         self.assertIn("/usr/bin", seen["env"]["PATH"])
         self.assertNotIn("AWS_LAMBDA_RUNTIME_API", seen["env"])
         self.assertNotIn("PROBE_SECRET", seen["env"])  # only the spec's environment
+        # /dev: the usual character devices, usable by the task user, and nothing new.
+        import stat
+        expected = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9), "tty": (5, 0)}
+        for name, (major, minor) in expected.items():
+            mode, got_major, got_minor = seen["dev_nodes"][name]
+            self.assertTrue(stat.S_ISCHR(mode), name)
+            self.assertEqual((got_major, got_minor), (major, minor), name)
+            self.assertEqual(stat.S_IMODE(mode), 0o666, name)
+        self.assertTrue(seen["dev_null_writable"])
+        self.assertFalse(seen["dev_writable"])
+        self.assertEqual(seen["zero_bytes"], "000000")
+        self.assertEqual(seen["urandom_len"], 8)
         for line in seen["mountinfo"].splitlines():
             self.assertNotIn("oldroot", line)  # detached (asynchronously, before our probe ran)
         # Every bind from the host and / itself are read-only, submounts included.
