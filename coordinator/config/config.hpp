@@ -63,6 +63,7 @@ struct Environments {
     std::uint64_t log_max_bytes = 1u << 20;              // 4 KiB..1 GiB before rotation
     std::uint32_t log_keep = 3;                          // 0..100 rotated files kept
     std::uint16_t runtime_api_port = 9001;               // 1..65535, inside the environment
+    bool favor_dynamic_cgroups = true;                   // remount cgroup2 with favordynmods
 
     friend bool operator==(const Environments&, const Environments&) = default;
 };

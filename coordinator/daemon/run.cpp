@@ -76,6 +76,7 @@ environment::EnvironmentSettings environment_settings(const config::Config& c) {
     e.allow_root_tasks = c.daemon.allow_root_tasks;
     e.default_user = c.daemon.default_user;
     e.runtime_api_port = c.environments.runtime_api_port;
+    e.favor_dynamic_cgroups = c.environments.favor_dynamic_cgroups;
     e.on_log = [](scheduler::EnvId env, std::string_view level, std::string_view line) {
         base::log(base::parse_log_level(level, base::LogLevel::info),
                   "environment " + std::to_string(env) + ": " + std::string(line));

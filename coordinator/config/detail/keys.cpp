@@ -204,6 +204,7 @@ const std::vector<Key>& schema() {
         {"environments", "log_max_bytes", bytes(GAFFER_FIELD(environments.log_max_bytes), 4096, 1u << 30)},
         {"environments", "log_keep", integer(GAFFER_FIELD(environments.log_keep), 0, 100)},
         {"environments", "runtime_api_port", integer(GAFFER_FIELD(environments.runtime_api_port), 1, 65535)},
+        {"environments", "favor_dynamic_cgroups", boolean(GAFFER_FIELD(environments.favor_dynamic_cgroups))},
     };
     return keys;
 }

@@ -49,6 +49,7 @@ TEST_CASE("empty text gives every default") {
     CHECK(c->environments.log_max_bytes == 1048576);
     CHECK(c->environments.log_keep == 3);
     CHECK(c->environments.runtime_api_port == 9001);
+    CHECK(c->environments.favor_dynamic_cgroups);
 }
 
 TEST_CASE("every key is read") {
@@ -86,6 +87,7 @@ log_dir = "/data/logs"
 log_max_bytes = 65536
 log_keep = 0
 runtime_api_port = 8080
+favor_dynamic_cgroups = false
 )");
     REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
     CHECK(c->daemon.state_dir == "/data/gaffer");
@@ -113,6 +115,7 @@ runtime_api_port = 8080
     CHECK(c->environments.log_max_bytes == 65536);
     CHECK(c->environments.log_keep == 0);
     CHECK(c->environments.runtime_api_port == 8080);
+    CHECK_FALSE(c->environments.favor_dynamic_cgroups);
 }
 
 TEST_CASE("other accepted spellings") {

@@ -75,7 +75,7 @@ TEST_CASE("the packaged gaffer.toml, uncommented, is exactly the defaults") {
             ++keys;
         }
     }
-    CHECK(keys == 25);
+    CHECK(keys == 26);
     auto parsed = config::parse(uncommented);
     REQUIRE_MESSAGE(parsed, (parsed ? "" : parsed.error().message));
     config::Config expected;
