@@ -15,7 +15,11 @@ struct WriteRequest {
     Stream::Impl* owner = nullptr;
 };
 
-void free_impl(uv_handle_t* h) { delete static_cast<Stream::Impl*>(h->data); }
+void free_impl(uv_handle_t* h) {
+    auto* impl = static_cast<Stream::Impl*>(h->data);
+    if (impl->owner) *impl->owner = nullptr;
+    delete impl;
+}
 
 void close_impl(Stream::Impl* impl) {
     if (impl->closing) return;
@@ -43,11 +47,13 @@ base::Result<std::unique_ptr<Stream>> Stream::adopt(Loop& loop, base::Fd fd) {
     fd.release();  // the pipe handle owns it now
     std::unique_ptr<Stream> stream(new Stream);
     stream->impl_ = impl;
+    impl->owner = &stream->impl_;
     return stream;
 }
 
 Stream::~Stream() {
     if (impl_) {
+        impl_->owner = nullptr;
         impl_->on_data = nullptr;
         impl_->on_close = nullptr;
         close_impl(impl_);
@@ -162,6 +168,7 @@ base::Result<std::unique_ptr<Listener>> Listener::listen(Loop& loop, const std::
         stream->impl_ = new Stream::Impl;
         uv_pipe_init(server->loop, &stream->impl_->handle, 0);
         stream->impl_->handle.data = stream->impl_;
+        stream->impl_->owner = &stream->impl_;
         if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&stream->impl_->handle)) != 0) return;
         impl->on_accept(std::move(stream));
     });

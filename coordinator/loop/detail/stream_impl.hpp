@@ -14,6 +14,9 @@ struct Stream::Impl {
     OnClose on_close;
     bool closing = false;
     std::size_t queued = 0;
+    // The owning Stream's impl_, cleared when this is freed: a close the stream did not
+    // ask for (EOF, a read or write error) must not leave the Stream pointing at freed memory.
+    Stream::Impl** owner = nullptr;
     char buffer[64 * 1024];
 };
 
