@@ -146,24 +146,28 @@ base::Result<void> Connection::exec(const char* sql, std::string_view operation)
     return {};
 }
 
-base::Result<std::int64_t> Connection::read_integer(const char* sql, std::string_view operation) {
-    auto q = query(sql, operation);
+namespace {
+// The first column of the one row `sql` returns, read by `column`.
+template <class Column>
+auto read_single(Connection& connection, const char* sql, std::string_view operation,
+                 const std::string& path, Column column)
+    -> base::Result<decltype(column(std::declval<Query&>()))> {
+    auto q = connection.query(sql, operation);
     if (!q) return tl::unexpected(std::move(q.error()));
     auto row = q->step();
     if (!row) return tl::unexpected(std::move(row.error()));
     if (!*row) return base::fail(base::Errc::io, "store: " + std::string(operation) +
-                                                     ": no value returned in " + path_);
-    return q->column_integer(0);
+                                                     ": no value returned in " + path);
+    return column(*q);
+}
+}  // namespace
+
+base::Result<std::int64_t> Connection::read_integer(const char* sql, std::string_view operation) {
+    return read_single(*this, sql, operation, path_, [](Query& q) { return q.column_integer(0); });
 }
 
 base::Result<std::string> Connection::read_text(const char* sql, std::string_view operation) {
-    auto q = query(sql, operation);
-    if (!q) return tl::unexpected(std::move(q.error()));
-    auto row = q->step();
-    if (!row) return tl::unexpected(std::move(row.error()));
-    if (!*row) return base::fail(base::Errc::io, "store: " + std::string(operation) +
-                                                     ": no value returned in " + path_);
-    return q->column_text(0);
+    return read_single(*this, sql, operation, path_, [](Query& q) { return q.column_text(0); });
 }
 
 std::int64_t Connection::changes() const noexcept {
