@@ -194,3 +194,17 @@ def processes_with(marker):
         except OSError:
             pass
     return found
+
+
+class InitTestCase(unittest.TestCase):
+    """Starts gaffer-init environments in a scratch workspace; closes them all afterwards."""
+
+    def setUp(self):
+        require_integration(self)
+        self.ws = Workspace()
+        self.envs = []
+
+    def tearDown(self):
+        for env in self.envs:
+            env.close()
+        self.ws.cleanup()

@@ -10,8 +10,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (EXAMPLES, EXITED, INIT_ERROR, LOG, READY, RESULT, Environment,  # noqa: E402
-                     Workspace, base_spec, processes_with, require_integration)
+from harness import (InitTestCase, EXAMPLES, EXITED, INIT_ERROR, LOG, READY, RESULT, Environment,  # noqa: E402
+                     base_spec, processes_with)
 
 # Prints one JSON object describing what a task sees; run through the process interface.
 PROBE = r"""#!/bin/sh
@@ -76,17 +76,7 @@ PY
 """
 
 
-class GafferInitTest(unittest.TestCase):
-    def setUp(self):
-        require_integration(self)
-        self.ws = Workspace()
-        self.envs = []
-
-    def tearDown(self):
-        for env in self.envs:
-            env.close()
-        self.ws.cleanup()
-
+class GafferInitTest(InitTestCase):
     def start(self, spec, **kw):
         env = Environment(spec, **kw)
         self.envs.append(env)

@@ -7,8 +7,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (EXAMPLES, EXITED, INIT_ERROR, READY, RESULT, Environment,  # noqa: E402
-                     Workspace, base_spec, require_integration)
+from harness import (InitTestCase, EXAMPLES, EXITED, INIT_ERROR, READY, RESULT, Environment,  # noqa: E402
+                     base_spec)
 
 # A runtime written against http.client: one keep-alive connection for /next, a second one
 # for the answers, and a record of everything it saw, returned by the "report" invocation.
@@ -60,17 +60,7 @@ sleep 30
 MB6 = 6 * 1024 * 1024
 
 
-class LambdaTest(unittest.TestCase):
-    def setUp(self):
-        require_integration(self)
-        self.ws = Workspace()
-        self.envs = []
-
-    def tearDown(self):
-        for env in self.envs:
-            env.close()
-        self.ws.cleanup()
-
+class LambdaTest(InitTestCase):
     def start(self, spec):
         env = Environment(spec)
         self.envs.append(env)

@@ -8,8 +8,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (EXAMPLES, EXITED, READY, RESULT, Environment, Workspace,  # noqa: E402
-                     base_spec, processes_with, require_integration)
+from harness import (InitTestCase, EXAMPLES, EXITED, READY, RESULT, Environment,  # noqa: E402
+                     base_spec, processes_with)
 
 # A lambda runtime in sh whose handler behaviour is the event: "sleep", "kill9", "exit3".
 SH_RUNTIME = r"""#!/bin/sh
@@ -66,11 +66,9 @@ exit 3
 """
 
 
-class LifecycleTest(unittest.TestCase):
+class LifecycleTest(InitTestCase):
     def setUp(self):
-        require_integration(self)
-        self.ws = Workspace()
-        self.envs = []
+        super().setUp()
         self.marker = "gaffer-it-marker-%d-%d" % (os.getpid(), time.monotonic_ns())
 
     def tearDown(self):
