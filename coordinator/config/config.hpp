@@ -68,11 +68,38 @@ struct Environments {
     friend bool operator==(const Environments&, const Environments&) = default;
 };
 
+// The local MQTT broker devices connect to; gafferd is its privileged client. With
+// `enabled` and no password file, gafferd runs without devices and says why.
+struct Broker {
+    bool enabled = true;
+    std::string uri = "tcp://127.0.0.1:1883";            // tcp://host:port (loopback or LAN)
+    std::string username = "gaffer-admin";               // the dynamic-security admin client
+    std::string password_file = "/etc/gaffer/broker-admin.secret";  // absolute; first line
+    std::string client_id = "gafferd";                   // 1..64 bytes
+    std::string advertised_uri;                          // shown to devices; empty: uri
+    Millis keep_alive{std::chrono::seconds(30)};         // 5s..10m
+    Millis reconnect_min{std::chrono::milliseconds(100)};  // 10ms..1m
+    Millis reconnect_max{std::chrono::seconds(30)};        // >= reconnect_min, <= 1h
+
+    friend bool operator==(const Broker&, const Broker&) = default;
+};
+
+struct Devices {
+    std::uint32_t max_devices = 100000;                  // 1..1000000 registered devices
+    std::uint32_t max_routes = 10000;                    // 1..100000 routes
+    std::uint64_t max_message_bytes = 256u << 10;        // 1 KiB..8 MiB routed to a task
+    std::uint32_t outbox_limit = 100000;                 // 1..10000000 messages awaiting the broker
+
+    friend bool operator==(const Devices&, const Devices&) = default;
+};
+
 struct Config {
     Daemon daemon;
     Api api;
     Scheduler scheduler;
     Environments environments;
+    Broker broker;
+    Devices devices;
 
     friend bool operator==(const Config&, const Config&) = default;
 };

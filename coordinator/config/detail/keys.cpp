@@ -135,6 +135,29 @@ Reason cgroup_path(const std::string& p) {
     return std::nullopt;
 }
 
+// tcp://host:port, the form Paho takes (TLS listeners are configured on the broker side).
+Reason broker_uri(const std::string& u) {
+    const std::string hint = " (write it as tcp://host:port, e.g. tcp://127.0.0.1:1883)";
+    if (u.rfind("tcp://", 0) != 0) return quoted(u) + " is not a broker address" + hint;
+    const auto colon = u.rfind(':');
+    const std::string host = colon > 6 ? u.substr(6, colon - 6) : "";
+    const std::string port = colon > 6 ? u.substr(colon + 1) : "";
+    const bool port_ok = !port.empty() && port.size() <= 5 &&
+                         port.find_first_not_of("0123456789") == std::string::npos &&
+                         std::stoul(port) >= 1 && std::stoul(port) <= 65535;
+    const bool host_ok = !host.empty() && host.find_first_of("/ @") == std::string::npos;
+    if (!host_ok || !port_ok) return quoted(u) + " is not a broker address" + hint;
+    return std::nullopt;
+}
+
+// An MQTT client id or user name as Gaffer uses them: 1..64 printable ASCII, no spaces.
+Reason mqtt_identifier(const std::string& id) {
+    const bool ok = !id.empty() && id.size() <= 64 &&
+                    std::all_of(id.begin(), id.end(), [](char c) { return c > ' ' && c < 127; });
+    if (ok) return std::nullopt;
+    return quoted(id) + " must be 1 to 64 printable ASCII characters without spaces";
+}
+
 Setter log_level() {
     return [](const Value& v, Config& c) -> Reason {
         if (v.kind != Value::Kind::string) return wrong_type(v, "a string");
@@ -205,6 +228,20 @@ const std::vector<Key>& schema() {
         {"environments", "log_keep", integer(GAFFER_FIELD(environments.log_keep), 0, 100)},
         {"environments", "runtime_api_port", integer(GAFFER_FIELD(environments.runtime_api_port), 1, 65535)},
         {"environments", "favor_dynamic_cgroups", boolean(GAFFER_FIELD(environments.favor_dynamic_cgroups))},
+        {"broker", "enabled", boolean(GAFFER_FIELD(broker.enabled))},
+        {"broker", "uri", text(GAFFER_FIELD(broker.uri), broker_uri)},
+        {"broker", "username", text(GAFFER_FIELD(broker.username), mqtt_identifier)},
+        {"broker", "password_file", text(GAFFER_FIELD(broker.password_file), absolute_path)},
+        {"broker", "client_id", text(GAFFER_FIELD(broker.client_id), mqtt_identifier)},
+        {"broker", "advertised_uri", text(GAFFER_FIELD(broker.advertised_uri),
+                                          [](const std::string& u) { return u.empty() ? std::nullopt : broker_uri(u); })},
+        {"broker", "keep_alive", duration(GAFFER_FIELD(broker.keep_alive), seconds(5), minutes(10))},
+        {"broker", "reconnect_min", duration(GAFFER_FIELD(broker.reconnect_min), milliseconds(10), minutes(1))},
+        {"broker", "reconnect_max", duration(GAFFER_FIELD(broker.reconnect_max), milliseconds(10), hours(1))},
+        {"devices", "max_devices", integer(GAFFER_FIELD(devices.max_devices), 1, 1000000)},
+        {"devices", "max_routes", integer(GAFFER_FIELD(devices.max_routes), 1, 100000)},
+        {"devices", "max_message_bytes", bytes(GAFFER_FIELD(devices.max_message_bytes), 1024, 8u << 20)},
+        {"devices", "outbox_limit", integer(GAFFER_FIELD(devices.outbox_limit), 1, 10000000)},
     };
     return keys;
 }
@@ -214,7 +251,7 @@ const std::vector<Key>& schema() {
 }  // namespace
 
 const std::vector<std::string_view>& sections() {
-    static const std::vector<std::string_view> names = {"daemon", "api", "scheduler", "environments"};
+    static const std::vector<std::string_view> names = {"daemon", "api", "scheduler", "environments", "broker", "devices"};
     return names;
 }
 
@@ -236,6 +273,9 @@ std::optional<std::string> check_consistency(const Config& c) {
     if (c.scheduler.restart_backoff_max < c.scheduler.restart_backoff_initial)
         return "scheduler.restart_backoff_max: must not be less than restart_backoff_initial (" +
                format_duration(c.scheduler.restart_backoff_initial) + ")";
+    if (c.broker.reconnect_max < c.broker.reconnect_min)
+        return "broker.reconnect_max: must not be less than reconnect_min (" +
+               format_duration(c.broker.reconnect_min) + ")";
     const auto& user = c.daemon.default_user;
     if ((user == "root" || user.find_first_not_of('0') == std::string::npos) && !c.daemon.allow_root_tasks)
         return "daemon.default_user: \"" + user + "\" is root, which needs allow_root_tasks = true";

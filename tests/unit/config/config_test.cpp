@@ -50,6 +50,19 @@ TEST_CASE("empty text gives every default") {
     CHECK(c->environments.log_keep == 3);
     CHECK(c->environments.runtime_api_port == 9001);
     CHECK(c->environments.favor_dynamic_cgroups);
+    CHECK(c->broker.enabled);
+    CHECK(c->broker.uri == "tcp://127.0.0.1:1883");
+    CHECK(c->broker.username == "gaffer-admin");
+    CHECK(c->broker.password_file == "/etc/gaffer/broker-admin.secret");
+    CHECK(c->broker.client_id == "gafferd");
+    CHECK(c->broker.advertised_uri.empty());
+    CHECK(c->broker.keep_alive == 30s);
+    CHECK(c->broker.reconnect_min == 100ms);
+    CHECK(c->broker.reconnect_max == 30s);
+    CHECK(c->devices.max_devices == 100000);
+    CHECK(c->devices.max_routes == 10000);
+    CHECK(c->devices.max_message_bytes == 262144);
+    CHECK(c->devices.outbox_limit == 100000);
 }
 
 TEST_CASE("every key is read") {
@@ -88,6 +101,23 @@ log_max_bytes = 65536
 log_keep = 0
 runtime_api_port = 8080
 favor_dynamic_cgroups = false
+
+[broker]
+enabled = false
+uri = "tcp://10.0.0.1:8883"
+username = "core"
+password_file = "/run/secrets/broker"
+client_id = "gw-1"
+advertised_uri = "tcp://gateway.local:1883"
+keep_alive = "1m"
+reconnect_min = "50ms"
+reconnect_max = "5s"
+
+[devices]
+max_devices = 20
+max_routes = 30
+max_message_bytes = "1M"
+outbox_limit = 40
 )");
     REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
     CHECK(c->daemon.state_dir == "/data/gaffer");
@@ -116,6 +146,19 @@ favor_dynamic_cgroups = false
     CHECK(c->environments.log_keep == 0);
     CHECK(c->environments.runtime_api_port == 8080);
     CHECK_FALSE(c->environments.favor_dynamic_cgroups);
+    CHECK_FALSE(c->broker.enabled);
+    CHECK(c->broker.uri == "tcp://10.0.0.1:8883");
+    CHECK(c->broker.username == "core");
+    CHECK(c->broker.password_file == "/run/secrets/broker");
+    CHECK(c->broker.client_id == "gw-1");
+    CHECK(c->broker.advertised_uri == "tcp://gateway.local:1883");
+    CHECK(c->broker.keep_alive == 1min);
+    CHECK(c->broker.reconnect_min == 50ms);
+    CHECK(c->broker.reconnect_max == 5s);
+    CHECK(c->devices.max_devices == 20);
+    CHECK(c->devices.max_routes == 30);
+    CHECK(c->devices.max_message_bytes == 1048576);
+    CHECK(c->devices.outbox_limit == 40);
 }
 
 TEST_CASE("other accepted spellings") {
@@ -168,6 +211,20 @@ TEST_CASE("bad values name the key and the reason") {
         {"[environments]\nlog_keep = 101", "environments.log_keep: must be between 0 and 100 (got 101)"},
         {"[environments]\ninit_path = \"/a\\u0000b\"", "environments.init_path: must not contain a NUL byte"},
         {"[environments]\nlog_dir = 1979-05-27", "environments.log_dir: must be a string, not a date or time"},
+        {"[broker]\nuri = \"mqtt://gw:1883\"",
+         "broker.uri: \"mqtt://gw:1883\" is not a broker address (write it as tcp://host:port, e.g. tcp://127.0.0.1:1883)"},
+        {"[broker]\nuri = \"tcp://gw\"",
+         "broker.uri: \"tcp://gw\" is not a broker address (write it as tcp://host:port, e.g. tcp://127.0.0.1:1883)"},
+        {"[broker]\nuri = \"tcp://gw:0\"",
+         "broker.uri: \"tcp://gw:0\" is not a broker address (write it as tcp://host:port, e.g. tcp://127.0.0.1:1883)"},
+        {"[broker]\nclient_id = \"gaffer d\"",
+         "broker.client_id: \"gaffer d\" must be 1 to 64 printable ASCII characters without spaces"},
+        {"[broker]\npassword_file = \"secret\"", "broker.password_file: \"secret\" must be an absolute path"},
+        {"[broker]\nreconnect_min = \"2s\"\nreconnect_max = \"1s\"",
+         "broker.reconnect_max: must not be less than reconnect_min (2s)"},
+        {"[devices]\nmax_message_bytes = \"16M\"",
+         "devices.max_message_bytes: must be between 1024 and 8388608 bytes (got 16777216)"},
+        {"[devices]\nmax_devices = 0", "devices.max_devices: must be between 1 and 1000000 (got 0)"},
     };
     for (const auto& [text, message] : cases) {
         CAPTURE(text);
@@ -179,10 +236,10 @@ TEST_CASE("unknown keys and sections are refused by name") {
     CHECK(error_of("[scheduler]\nqueue_limt = 5") == "scheduler.queue_limt: unknown key (did you mean \"queue_limit\"?)");
     CHECK(error_of("[scheduler]\nwarp_drive = 5") == "scheduler.warp_drive: unknown key");
     CHECK(error_of("[schedular]\nqueue_limit = 5") ==
-          "unknown section [schedular] (did you mean [scheduler]?); the sections are [daemon], [api], [scheduler], [environments]");
+          "unknown section [schedular] (did you mean [scheduler]?); the sections are [daemon], [api], [scheduler], [environments], [broker], [devices]");
     CHECK(error_of("queue_limit = 5") == "queue_limit: must be inside [scheduler]");
     CHECK(error_of("colour = 5") ==
-          "colour: unknown key (settings live in the sections [daemon], [api], [scheduler], [environments])");
+          "colour: unknown key (settings live in the sections [daemon], [api], [scheduler], [environments], [broker], [devices])");
     CHECK(error_of("[[daemon]]\nmax_tasks = 1") == "daemon: must be a table ([daemon]), not an array");
     // The first problem in file order is the one reported.
     CHECK(error_of("[api]\nmax_connections = 0\n[daemon]\nmax_tasks = 0") ==
