@@ -5,10 +5,6 @@
 namespace gaffer::store::detail {
 namespace {
 
-constexpr char kBeginImmediate[] = "BEGIN IMMEDIATE";
-constexpr char kCommit[] = "COMMIT";
-constexpr char kRollback[] = "ROLLBACK";
-
 // sqlite3_bind_blob/text with a null pointer bind SQL NULL, not an empty value.
 const char* non_null(std::string_view value) noexcept {
     return value.data() != nullptr ? value.data() : "";
@@ -174,38 +170,15 @@ std::int64_t Connection::changes() const noexcept {
     return sqlite3_changes64(db_.get());
 }
 
+bool Connection::autocommit() const noexcept {
+    return sqlite3_get_autocommit(db_.get()) != 0;
+}
+
 base::Error Connection::error(std::string_view operation, int rc) const {
     std::string message = "store: " + std::string(operation) + ": ";
     message += sqlite3_extended_errcode(db_.get()) == rc ? sqlite3_errmsg(db_.get()) : sqlite3_errstr(rc);
     message += " in " + path_;
     return base::Error{base::Errc::io, std::move(message)};
-}
-
-// ---- Transaction ---------------------------------------------------------------------
-
-base::Result<Transaction> Transaction::begin(Connection& connection, std::string_view operation) {
-    auto q = connection.query(kBeginImmediate, operation);
-    if (!q) return tl::unexpected(std::move(q.error()));
-    if (auto done = q->run(); !done) return tl::unexpected(std::move(done.error()));
-    return Transaction(&connection, operation);
-}
-
-Transaction::~Transaction() {
-    if (connection_ == nullptr) return;
-    // A failed ROLLBACK leaves nothing better to do: SQLite rolls back on its own when
-    // the statement that failed was fatal, and the next BEGIN reports the state.
-    if (auto q = connection_->query(kRollback, operation_)) (void)q->run();
-}
-
-base::Result<void> Transaction::commit() {
-    Connection* connection = std::exchange(connection_, nullptr);
-    auto q = connection->query(kCommit, operation_);
-    if (!q) return tl::unexpected(std::move(q.error()));
-    if (auto done = q->run(); !done) {
-        connection_ = connection;  // still open: the destructor rolls it back
-        return tl::unexpected(std::move(done.error()));
-    }
-    return {};
 }
 
 }  // namespace gaffer::store::detail

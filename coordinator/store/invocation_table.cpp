@@ -92,21 +92,27 @@ base::Result<void> SqliteJournal::accept(const scheduler::Invocation& invocation
     if (invocation.task.empty()) {
         return base::fail(base::Errc::invalid, "store: invocation " + invocation.id + " names no task");
     }
-    auto q = connection_.query(kInsertInvocation, "accept invocation");
-    if (!q) return tl::unexpected(std::move(q.error()));
-    q->text(1, invocation.id)
-        .text(2, invocation.task)
-        .blob(3, invocation.payload)
-        .integer(4, base::wall_epoch_millis());
-    if (auto done = q->run(); !done) return done;
+    auto write = detail::Write::begin(connection_, "accept invocation");
+    if (!write) return tl::unexpected(std::move(write.error()));
+    {
+        auto q = connection_.query(kInsertInvocation, "accept invocation");
+        if (!q) return tl::unexpected(std::move(q.error()));
+        q->text(1, invocation.id)
+            .text(2, invocation.task)
+            .blob(3, invocation.payload)
+            .integer(4, base::wall_epoch_millis());
+        if (auto done = q->run(); !done) return done;
+    }
     if (connection_.changes() == 0) {
         return base::fail(base::Errc::conflict, "store: invocation " + invocation.id +
                                                     " is in the journal already");
     }
-    return {};
+    return write->commit();
 }
 
 base::Result<void> SqliteJournal::finish(const std::string& id, const scheduler::Outcome& outcome) {
+    auto write = detail::Write::begin(connection_, "finish invocation");
+    if (!write) return tl::unexpected(std::move(write.error()));
     {
         auto q = connection_.query(kFinishInvocation, "finish invocation");
         if (!q) return tl::unexpected(std::move(q.error()));
@@ -126,14 +132,21 @@ base::Result<void> SqliteJournal::finish(const std::string& id, const scheduler:
         if (!*row) return base::fail(base::Errc::not_found, "store: no invocation " + id + " in the journal");
         return base::fail(base::Errc::conflict, "store: invocation " + id + " has finished already");
     }
+    if (auto done = write->commit(); !done) return done;
     if (finished_) {
         ++*finished_;
     } else if (auto counted = counts()) {
         finished_ = counted->finished;  // includes this one, and what earlier runs left
     }
     // A failed trim is not a failed finish (see the header); the next finish retries.
+    // The count can run high when a Batch holding finishes is rolled back. A trim leaves
+    // at most keep_finished_ rows whatever the count said, so capping it there after each
+    // trim lets it converge instead of trimming on every later finish.
     if (finished_ && *finished_ > keep_finished_) {
-        if (auto trimmed = trim()) *finished_ -= std::min<std::uint64_t>(*trimmed, *finished_);
+        if (auto trimmed = trim()) {
+            *finished_ -= std::min<std::uint64_t>(*trimmed, *finished_);
+            *finished_ = std::min<std::uint64_t>(*finished_, keep_finished_);
+        }
     }
     return {};
 }
@@ -179,13 +192,19 @@ base::Result<InvocationRecord> SqliteJournal::find_invocation(const std::string&
 }
 
 base::Result<std::size_t> SqliteJournal::trim() {
-    auto q = connection_.query(kTrimFinished, "trim finished invocations");
-    if (!q) return tl::unexpected(std::move(q.error()));
-    // keep_finished_ beyond int64 means "keep everything"; clamp rather than wrap.
-    constexpr auto kMax = static_cast<std::size_t>(INT64_MAX);
-    q->integer(1, static_cast<std::int64_t>(keep_finished_ < kMax ? keep_finished_ : kMax));
-    if (auto done = q->run(); !done) return tl::unexpected(std::move(done.error()));
-    return static_cast<std::size_t>(connection_.changes());
+    auto write = detail::Write::begin(connection_, "trim finished invocations");
+    if (!write) return tl::unexpected(std::move(write.error()));
+    {
+        auto q = connection_.query(kTrimFinished, "trim finished invocations");
+        if (!q) return tl::unexpected(std::move(q.error()));
+        // keep_finished_ beyond int64 means "keep everything"; clamp rather than wrap.
+        constexpr auto kMax = static_cast<std::size_t>(INT64_MAX);
+        q->integer(1, static_cast<std::int64_t>(keep_finished_ < kMax ? keep_finished_ : kMax));
+        if (auto done = q->run(); !done) return tl::unexpected(std::move(done.error()));
+    }
+    const auto trimmed = static_cast<std::size_t>(connection_.changes());
+    if (auto done = write->commit(); !done) return tl::unexpected(std::move(done.error()));
+    return trimmed;
 }
 
 base::Result<JournalCounts> SqliteJournal::counts() {

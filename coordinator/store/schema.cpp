@@ -46,8 +46,75 @@ PRAGMA application_id = 1195460166;
 PRAGMA user_version = 1;
 )sql";
 
+// Step 2: devices, their shadows, routes and the MQTT outbox (issue #3).
+//
+// shadows reference devices ON DELETE CASCADE (foreign_keys is on for every connection):
+// removing a device removes its shadows in the same statement. Their primary key starts
+// with thing, which is the index the cascade and list_shadow_names need.
+// groups_json holds the device's groups as a sorted JSON array: they are only ever read
+// with their device, and SQLite's json_each can still search them.
+// routes.id and outbox.seq are AUTOINCREMENT so that an id is never handed out twice: a
+// stale remove (a repeated DELETE /routes/5, a late broker acknowledgement) must not hit
+// a newer row that would otherwise reuse a freed id.
+// outbox_size keeps the outbox's row count in step with the table (triggers, inside the
+// same transaction, so rollbacks keep it exact): the bound check on every enqueue then
+// reads one row instead of counting up to 100,000.
+constexpr char kStep2[] = R"sql(
+CREATE TABLE devices (
+    thing               TEXT PRIMARY KEY NOT NULL,
+    attributes_json     TEXT NOT NULL,
+    groups_json         TEXT NOT NULL,
+    created_at          INTEGER NOT NULL,
+    connected           INTEGER NOT NULL CHECK (connected IN (0, 1)),
+    presence_changed_at INTEGER NOT NULL,
+    credentials         TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE shadows (
+    thing      TEXT NOT NULL REFERENCES devices (thing) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    document   TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    deleted    INTEGER NOT NULL CHECK (deleted IN (0, 1)),
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (thing, name)
+) STRICT;
+
+CREATE TABLE routes (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    source     TEXT NOT NULL,
+    filter     TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (source, filter, target)
+) STRICT;
+
+CREATE TABLE outbox (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic     TEXT NOT NULL,
+    payload   BLOB NOT NULL,
+    qos       INTEGER NOT NULL CHECK (qos IN (0, 1, 2)),
+    retain    INTEGER NOT NULL CHECK (retain IN (0, 1)),
+    queued_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE outbox_size (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    n  INTEGER NOT NULL
+) STRICT;
+INSERT INTO outbox_size (id, n) VALUES (0, 0);
+
+CREATE TRIGGER outbox_counted_insert AFTER INSERT ON outbox
+BEGIN UPDATE outbox_size SET n = n + 1 WHERE id = 0; END;
+CREATE TRIGGER outbox_counted_delete AFTER DELETE ON outbox
+BEGIN UPDATE outbox_size SET n = n - 1 WHERE id = 0; END;
+
+PRAGMA user_version = 2;
+)sql";
+
 constexpr Migration kGafferMigrations[] = {
     {1, kStep1},
+    {2, kStep2},
 };
 
 base::Result<int> read_user_version(Connection& connection) {

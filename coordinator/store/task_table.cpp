@@ -59,29 +59,42 @@ base::Result<void> Database::put_task(std::string_view name, std::string_view ma
         return base::fail(base::Errc::invalid,
                           "store: task " + std::string(name) + ": manifest is not valid JSON");
     }
-    auto q = connection_->query(kUpsertTask, "put task");
-    if (!q) return tl::unexpected(std::move(q.error()));
-    q->text(1, name).text(2, manifest_json).text(3, state).integer(4, base::wall_epoch_millis());
-    return q->run();
+    auto write = detail::Write::begin(*connection_, "put task");
+    if (!write) return tl::unexpected(std::move(write.error()));
+    {
+        auto q = connection_->query(kUpsertTask, "put task");
+        if (!q) return tl::unexpected(std::move(q.error()));
+        q->text(1, name).text(2, manifest_json).text(3, state).integer(4, base::wall_epoch_millis());
+        if (auto done = q->run(); !done) return done;
+    }
+    return write->commit();
 }
 
 base::Result<void> Database::remove_task(std::string_view name) {
-    auto q = connection_->query(kDeleteTask, "remove task");
-    if (!q) return tl::unexpected(std::move(q.error()));
-    q->text(1, name);
-    if (auto done = q->run(); !done) return done;
+    auto write = detail::Write::begin(*connection_, "remove task");
+    if (!write) return tl::unexpected(std::move(write.error()));
+    {
+        auto q = connection_->query(kDeleteTask, "remove task");
+        if (!q) return tl::unexpected(std::move(q.error()));
+        q->text(1, name);
+        if (auto done = q->run(); !done) return done;
+    }
     if (connection_->changes() == 0) return not_found(name, connection_->path());
-    return {};
+    return write->commit();
 }
 
 base::Result<void> Database::set_task_state(std::string_view name, std::string_view state) {
     if (auto ok = check_state(name, state); !ok) return ok;
-    auto q = connection_->query(kUpdateTaskState, "set task state");
-    if (!q) return tl::unexpected(std::move(q.error()));
-    q->text(1, name).text(2, state).integer(3, base::wall_epoch_millis());
-    if (auto done = q->run(); !done) return done;
+    auto write = detail::Write::begin(*connection_, "set task state");
+    if (!write) return tl::unexpected(std::move(write.error()));
+    {
+        auto q = connection_->query(kUpdateTaskState, "set task state");
+        if (!q) return tl::unexpected(std::move(q.error()));
+        q->text(1, name).text(2, state).integer(3, base::wall_epoch_millis());
+        if (auto done = q->run(); !done) return done;
+    }
     if (connection_->changes() == 0) return not_found(name, connection_->path());
-    return {};
+    return write->commit();
 }
 
 base::Result<std::vector<StoredTask>> Database::list_tasks() {

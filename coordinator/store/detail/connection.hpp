@@ -88,6 +88,22 @@ public:
     // Rows changed by the last INSERT/UPDATE/DELETE on this connection.
     std::int64_t changes() const noexcept;
 
+    // True when no transaction is open: SQLite clears it at BEGIN and sets it again at
+    // COMMIT, ROLLBACK, or when a failure (a full disk, an I/O error) makes SQLite roll
+    // the whole transaction back on its own.
+    bool autocommit() const noexcept;
+
+    // Group commit (store::Batch), kept on the connection so that every table file and
+    // the journal see it. begin_batch: invalid when one is open, io. commit_batch: on
+    // failure rolls back and still closes the batch. rollback_batch never fails.
+    base::Result<void> begin_batch();
+    base::Result<void> commit_batch();
+    void rollback_batch() noexcept;
+    bool batch_open() const noexcept { return batch_open_; }
+    // Records that SQLite abandoned the batch's transaction, and why; the first reason wins.
+    void batch_lost(std::string reason);
+    bool batch_is_lost() const noexcept { return !batch_lost_.empty(); }
+
     // Errc::io carrying the operation, SQLite's message and the file.
     base::Error error(std::string_view operation, int rc) const;
 
@@ -104,6 +120,8 @@ private:
     SqlitePtr db_;  // declared first: statements are finalized before the handle closes
     std::string path_;
     std::unordered_map<const char*, Cached> cache_;
+    bool batch_open_ = false;
+    std::string batch_lost_;  // non-empty once SQLite rolled the batch back by itself
 };
 
 // A write transaction: BEGIN IMMEDIATE takes the write lock up front, so a concurrent
@@ -126,6 +144,39 @@ private:
     Connection* connection_;  // null once committed or rolled back
     std::string_view operation_;
 };
+
+// One write of a table file (every Database and journal write goes through one). With
+// no transaction open it is a Transaction of its own; inside a batch (or inside another
+// Write) it is a savepoint, so that its failure undoes itself and nothing else. Rolls
+// back on destruction unless committed. `operation` must outlive the Write (a literal).
+// Errors of begin(): io, including a batch that SQLite has already abandoned.
+class Write {
+public:
+    static base::Result<Write> begin(Connection& connection, std::string_view operation);
+    Write(Write&& other) noexcept
+        : connection_(std::exchange(other.connection_, nullptr)),
+          savepoint_(other.savepoint_),
+          operation_(other.operation_) {}
+    Write& operator=(Write&&) = delete;
+    ~Write();
+
+    base::Result<void> commit();
+
+private:
+    Write(Connection* connection, bool savepoint, std::string_view operation)
+        : connection_(connection), savepoint_(savepoint), operation_(operation) {}
+
+    Connection* connection_;  // null once committed or rolled back
+    bool savepoint_;
+    std::string_view operation_;
+};
+
+// Thing names (1..128) and shadow names (1..64): bytes of [a-zA-Z0-9:_-], the names AWS
+// IoT accepts. Errors: invalid, naming `what`.
+base::Result<void> check_name(std::string_view what, std::string_view name, std::size_t max_bytes);
+
+// not_found: "store: no device <thing> in <file>".
+base::Error no_device(std::string_view thing, const std::string& path);
 
 // A numbered schema step. `sql` must end by setting PRAGMA user_version to `version`.
 struct Migration {
