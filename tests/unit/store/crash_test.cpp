@@ -100,5 +100,57 @@ TEST_CASE("a child killed after only accepting leaves every invocation pending")
     CHECK((*pending).back().id == "a" + std::to_string(kAccepted - 1));
 }
 
+// A batch committed before SIGKILL is all there; one still open at SIGKILL left nothing.
+TEST_CASE("a committed batch survives a SIGKILL, an open one leaves no trace") {
+    TempDir tmp;
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        auto db = Database::open(tmp.state_dir());
+        if (!db) ::_exit(2);
+        SqliteJournal journal(*db);
+        StoredDevice lamp;
+        lamp.thing = "lamp";
+        if (!db->add_device(lamp)) ::_exit(3);
+        {
+            auto batch = db->begin_batch();
+            if (!batch) ::_exit(4);
+            for (int v = 1; v <= 100; ++v) {
+                if (!db->put_shadow({"lamp", "", "{\"v\":" + std::to_string(v) + "}", v, false, v})) ::_exit(5);
+                if (!journal.accept(Invocation{"kept-" + std::to_string(v), "task", "p", true})) ::_exit(6);
+            }
+            if (!batch->commit()) ::_exit(7);
+        }
+        auto open = db->begin_batch();
+        if (!open) ::_exit(8);
+        for (int v = 101; v <= 150; ++v) {
+            if (!db->put_shadow({"lamp", "", "{}", v, false, v})) ::_exit(9);
+            if (!journal.accept(Invocation{"lost-" + std::to_string(v), "task", "p", true})) ::_exit(10);
+        }
+        if (!db->enqueue_outbox({0, "things/lamp/cmd", "lost", 1, false, 0})) ::_exit(11);
+        ::raise(SIGKILL);
+        ::_exit(12);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    INFO("child exit code " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+    REQUIRE(WIFSIGNALED(status));
+
+    auto db = Database::open(tmp.state_dir());
+    REQUIRE_MESSAGE(db, db.error().message);
+    auto lamp = db->find_shadow("lamp", "");
+    REQUIRE(lamp);
+    REQUIRE(lamp->has_value());
+    CHECK((*lamp)->version == 100);
+    CHECK((*lamp)->document == "{\"v\":100}");
+    CHECK(*db->count_outbox() == 0);
+    SqliteJournal journal(*db);
+    auto pending = journal.pending();
+    REQUIRE(pending);
+    REQUIRE(pending->size() == 100);
+    CHECK(pending->front().id == "kept-1");
+    CHECK(pending->back().id == "kept-100");
+}
+
 }  // namespace
 }  // namespace gaffer::store
