@@ -10,23 +10,12 @@
 
 namespace gaffer::init {
 
-struct ApiServer::Connection {
-    base::Fd fd;
-    EventLoop::Id id = 0;
-    http::RequestParser parser;
-    std::string out;
-    bool parked = false;
-    bool parked_keep_alive = true;
-    bool closing = false;  // close once `out` is written
-    bool busy = false;     // serve() is running for it
-};
+ApiServer::ApiServer(EventLoop& loop, Options options, Callbacks callbacks)
+    : loop_(loop), options_(std::move(options)), api_(options_.function_arn), callbacks_(std::move(callbacks)) {}
 
-ApiServer::ApiServer(EventLoop& loop, std::string arn, Callbacks callbacks)
-    : loop_(loop), api_(std::move(arn)), callbacks_(std::move(callbacks)) {}
-
-base::Result<std::unique_ptr<ApiServer>> ApiServer::start(EventLoop& loop, std::uint16_t port,
-                                                          std::string function_arn, Callbacks callbacks) {
-    std::unique_ptr<ApiServer> server(new ApiServer(loop, std::move(function_arn), std::move(callbacks)));
+base::Result<std::unique_ptr<ApiServer>> ApiServer::start(EventLoop& loop, Options options, Callbacks callbacks) {
+    const std::uint16_t port = options.port;
+    std::unique_ptr<ApiServer> server(new ApiServer(loop, std::move(options), std::move(callbacks)));
     server->listener_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!server->listener_) return base::fail_errno(base::Errc::io, "runtime API socket", errno);
     int one = 1;
@@ -46,12 +35,14 @@ base::Result<std::unique_ptr<ApiServer>> ApiServer::start(EventLoop& loop, std::
     auto id = loop.add(server->listener_.get(), EPOLLIN, [self](std::uint32_t) { self->accept_all(); });
     if (!id) return tl::unexpected(id.error());
     server->listener_id_ = *id;
+    if (auto timer = server->start_service_timer(); !timer) return tl::unexpected(timer.error());
     return server;
 }
 
 ApiServer::~ApiServer() {
     for (auto& [fd, c] : connections_) loop_.remove(c->id);
     loop_.remove(listener_id_);
+    loop_.remove(service_timer_id_);
 }
 
 void ApiServer::accept_all() {
@@ -64,6 +55,7 @@ void ApiServer::accept_all() {
         }
         auto c = std::make_unique<Connection>();
         c->fd.reset(fd);
+        c->serial = next_serial_++;
         auto id = loop_.add(fd, EPOLLIN | EPOLLRDHUP, [this, fd](std::uint32_t ev) { on_event(fd, ev); });
         if (!id) continue;  // c's destructor closes fd
         c->id = *id;
@@ -102,7 +94,7 @@ void ApiServer::on_event(int fd, std::uint32_t events) {
                 bad.body = runtime::error_document(r.error().message,
                                                    bad.status == 413 ? "RequestEntityTooLarge" : "InvalidRequest");
                 bad.keep_alive = false;
-                if (!c.parked) c.out += http::serialize(bad);
+                if (!c.parked && !c.awaiting) c.out += http::serialize(bad);
                 c.closing = true;
                 break;
             }
@@ -115,13 +107,27 @@ void ApiServer::on_event(int fd, std::uint32_t events) {
 void ApiServer::serve(Connection& c) {
     if (c.busy) return;
     c.busy = true;
-    while (!c.parked && !c.closing) {
+    while (!c.parked && !c.awaiting && !c.closing) {
         auto request = c.parser.next();
         if (!request) break;
+        if (runtime::is_service_path(request->path)) {
+            serve_service(c, std::move(*request));
+            continue;
+        }
+        if (!options_.lambda) {
+            write(c, runtime::service_response(
+                         404,
+                         runtime::service_error_document(
+                             "not_found", "unknown route " + request->method + " " + request->path +
+                                              ": the Lambda Runtime API is served to lambda tasks only; "
+                                              "this task has the routes under " +
+                                              std::string(runtime::kServicePrefix)),
+                         request->keep_alive));
+            continue;
+        }
         auto outcome = api_.handle(*request);
         if (outcome.response) {
-            c.out += http::serialize(*outcome.response);
-            if (!outcome.response->keep_alive) c.closing = true;
+            write(c, *outcome.response);
         } else {
             c.parked = true;
             c.parked_keep_alive = request->keep_alive;
@@ -149,6 +155,11 @@ void ApiServer::deliver(const runtime::Invocation& invocation) {
         if (connections_.count(fd)) flush(c);
         return;
     }
+}
+
+void ApiServer::write(Connection& c, const http::Response& response) {
+    c.out += http::serialize(response);
+    if (!response.keep_alive) c.closing = true;
 }
 
 void ApiServer::flush(Connection& c) {

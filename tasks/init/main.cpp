@@ -1,9 +1,16 @@
 // gaffer-init: PID 1 of every Gaffer execution environment. Started by gafferd with fd 3 =
-// its end of the control channel (see tasks/runtime/runtime.hpp). The outer process reads
-// the launch frame, enters the cgroup, unshares the namespaces and forks; the child is PID 1
-// of the new PID namespace and does everything else. The outer process detaches the host's
-// old root once PID 1 has pivoted away from it, then only forwards signals and exits with
-// the child's status.
+// its end of the control channel (see tasks/runtime/runtime.hpp), and optionally
+// `--pool-cgroup PROCS_FILE...`: the cgroup.procs files of the warm pool's cgroup.
+//
+// Everything that does not depend on the task happens before the launch frame is read, so
+// that gafferd can start gaffer-init ahead of time (the warm pool) and a launch only pays
+// for the task's own part. The outer process joins the pool cgroup (if given), unshares
+// the PID, IPC and UTS namespaces and forks PID 1, which waits for the launch frame. PID 1
+// then moves itself into the task's cgroup, unshares a fresh mount namespace (a copy of the
+// host's mounts as they are now, not as they were when the pool started) and, for network
+// "none", a new network namespace, tells the outer process to follow it into the cgroup,
+// and does everything else. The outer process detaches the host's old root once PID 1 has
+// pivoted away from it, then only forwards signals and exits with the child's status.
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -15,6 +22,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -26,6 +37,11 @@ namespace {
 
 using namespace gaffer;
 constexpr int kControlFd = 3;
+constexpr std::size_t kMaxPoolCgroups = 8;  // one per hierarchy: v1 has three
+// The task-independent namespaces, made before the launch frame. The mount namespace is
+// not among them: a pooled copy of the host's mounts would miss what the host mounted
+// while it waited. The network namespace depends on the task.
+constexpr int kEarlyNamespaces = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
 
 [[noreturn]] void fail_setup(init::Control& control, std::string_view reason, const std::string& message,
                              int exit_code) {
@@ -37,12 +53,12 @@ constexpr int kControlFd = 3;
     ::_exit(exit_code);
 }
 
+// Moves the calling process into each cgroup: "0" in cgroup.procs means the writer, which
+// also works from inside a PID namespace, where the process's host pid is unknown.
 base::Result<void> enter_cgroups(const std::vector<std::string>& procs_files) {
-    const std::string pid = std::to_string(::getpid());
     for (const auto& path : procs_files) {
         base::Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-        if (!fd || ::write(fd.get(), pid.data(), pid.size()) != static_cast<ssize_t>(pid.size()))
-            return base::fail_errno(base::Errc::io, "enter cgroup " + path, errno);
+        if (!fd || ::write(fd.get(), "0", 1) != 1) return base::fail_errno(base::Errc::io, "enter cgroup " + path, errno);
     }
     return {};
 }
@@ -78,26 +94,96 @@ void prepare_signals() {
     }
 }
 
-// Waits until PID 1 has pivoted (one byte on `pivoted`; EOF: it failed before) and detaches
-// the old root, in this otherwise idle process: the unmount's RCU wait then delays neither
-// PID 1 nor the task, and costs no extra process. A failure reaches gafferd as a log line;
-// the old root stays unreachable to the task regardless (see build_root).
-void detach_when_pivoted(base::Fd pivoted, init::Control& control) {
-    char byte = 0;
-    ssize_t n;
-    do {
-        n = ::read(pivoted.get(), &byte, 1);
-    } while (n < 0 && errno == EINTR);
-    if (n != 1) return;
+// PID 1 -> outer process: the task's cgroup.procs files, each ended by '\0', then one more
+// '\0' once PID 1 is in its cgroups and mount namespace; later one 'p' once it has pivoted.
+// EOF instead: PID 1 failed before.
+void send_cgroups(int fd, const std::vector<std::string>& procs_files) {
+    std::string message;
+    for (const auto& p : procs_files) message += p + '\0';
+    message += '\0';
+    std::string_view rest = message;
+    while (!rest.empty()) {
+        ssize_t n = ::write(fd, rest.data(), rest.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+// Reads until the cgroup list's end; false on EOF. `rest` gets what followed it.
+bool read_cgroups(int fd, std::vector<std::string>& procs_files, std::string& rest) {
+    std::string buffer;
+    char chunk[1024];
+    for (;;) {
+        // The list is "" (no cgroup) or "a\0b\0\0": its end is a '\0' at the start or a
+        // "\0\0" (paths are never empty).
+        std::size_t end = buffer.empty() || buffer[0] != '\0' ? buffer.find(std::string_view("\0\0", 2)) : 0;
+        if (end != std::string::npos) {
+            std::string_view list(buffer.data(), end == 0 ? 0 : end + 1);
+            while (!list.empty()) {
+                std::size_t cut = list.find('\0');
+                procs_files.emplace_back(list.substr(0, cut));
+                list.remove_prefix(cut + 1);
+            }
+            rest = buffer.substr(end == 0 ? 1 : end + 2);
+            return true;
+        }
+        ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        buffer.append(chunk, static_cast<std::size_t>(n));
+    }
+}
+
+// The outer process's part of a launch: follow PID 1 into the task's cgroups (so nothing of
+// the environment stays in the pool's or gafferd's cgroup) and into its mount namespace,
+// then detach the old root once PID 1 has pivoted: the unmount's RCU wait then delays
+// neither PID 1 nor the task, and costs no extra process. A failure reaches gafferd as a
+// log line; the old root stays unreachable to the task regardless (see build_root).
+void follow_pid1(base::Fd from_pid1, pid_t child, init::Control& control) {
+    std::vector<std::string> procs_files;
+    std::string rest;
+    if (!read_cgroups(from_pid1.get(), procs_files, rest)) return;
+    if (auto r = enter_cgroups(procs_files); !r) control.log("error", "gaffer-init: " + r.error().message);
+    const std::string ns_path = "/proc/" + std::to_string(child) + "/ns/mnt";
+    base::Fd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns || ::setns(ns.get(), CLONE_NEWNS) != 0) {
+        control.log("error", "gaffer-init: cannot join PID 1's mount namespace " + ns_path + ": " + std::strerror(errno));
+        return;
+    }
+    if (rest.empty()) {
+        char byte = 0;
+        ssize_t n;
+        do {
+            n = ::read(from_pid1.get(), &byte, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n != 1) return;  // PID 1 failed before pivoting
+    }
     if (auto r = init::detach_old_root(); !r) control.log("error", "gaffer-init: " + r.error().message);
 }
 
-[[noreturn]] void run_pid1(const runtime::LaunchSpec& spec, init::Control& control, base::Fd pivoted) {
+[[noreturn]] void run_pid1(init::Control& control, const std::string& early_error, base::Fd to_outer) {
+    auto launch = control.read_launch();
+    if (!launch) {
+        if (launch.error().code == base::Errc::unavailable) ::_exit(1);  // gafferd let us go unused
+        fail_setup(control, "protocol_error", launch.error().message, 2);
+    }
+    auto parsed = runtime::parse_launch_spec(launch->header);
+    if (!parsed) fail_setup(control, "protocol_error", parsed.error().message, 2);
+    const runtime::LaunchSpec& spec = *parsed;
+    if (!early_error.empty()) fail_setup(control, "setup_failed", early_error, 1);
+
+    if (auto r = enter_cgroups(spec.cgroup_procs); !r) fail_setup(control, "setup_failed", r.error().message, 1);
+    int ns = CLONE_NEWNS;
+    if (spec.network == "none") ns |= CLONE_NEWNET;
+    if (::unshare(ns) != 0) fail_setup(control, "setup_failed", std::string("unshare: ") + std::strerror(errno), 1);
+    send_cgroups(to_outer.get(), spec.cgroup_procs);
+
     auto log = init::LogSink::open(spec.log_path, spec.log_max_bytes, spec.log_keep);
     if (!log) fail_setup(control, "setup_failed", log.error().message, 1);
     if (auto r = init::build_root(spec); !r) fail_setup(control, "setup_failed", r.error().message, 1);
-    [[maybe_unused]] auto told = ::write(pivoted.get(), "p", 1);
-    pivoted.reset();
+    [[maybe_unused]] auto told = ::write(to_outer.get(), "p", 1);
+    to_outer.reset();
     if (auto r = init::set_hostname(spec.hostname); !r) fail_setup(control, "setup_failed", r.error().message, 1);
     if (spec.network == "none")
         if (auto r = init::bring_up_loopback(); !r) fail_setup(control, "setup_failed", r.error().message, 1);
@@ -107,15 +193,33 @@ void detach_when_pivoted(base::Fd pivoted, init::Control& control) {
     supervisor.run();
 }
 
+// `--pool-cgroup FILE...`; nullopt (after a message) on anything else.
+std::optional<std::vector<std::string>> parse_args(int argc, char** argv) {
+    std::vector<std::string> pool;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "--pool-cgroup" && i + 1 < argc && argv[i + 1][0] == '/' && pool.size() < kMaxPoolCgroups) {
+            pool.emplace_back(argv[++i]);
+            continue;
+        }
+        std::fprintf(stderr, "gaffer-init: unexpected argument \"%s\"; usage: gaffer-init [--pool-cgroup /path/cgroup.procs]...\n",
+                     argv[i]);
+        return std::nullopt;
+    }
+    return pool;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
     // gafferd may have made its socketpair non-blocking; our end is our own file description.
     int flags = ::fcntl(kControlFd, F_GETFL);
     if (flags < 0) {
         std::fprintf(stderr, "gaffer-init: fd 3 is not open: start me from gafferd\n");
         return 2;
     }
+    auto pool_cgroup = parse_args(argc, argv);
+    if (!pool_cgroup) return 2;
     ::fcntl(kControlFd, F_SETFL, flags & ~O_NONBLOCK);
     ::fcntl(kControlFd, F_SETFD, FD_CLOEXEC);
     // Whatever else gafferd leaked to us (Paho and libuv sockets, the API listener) must not
@@ -123,34 +227,30 @@ int main() {
     ::close_range(kControlFd + 1, ~0U, 0);
     init::Control control{base::Fd(kControlFd)};
 
-    auto launch = control.read_launch();
-    if (!launch) {
-        if (launch.error().code == base::Errc::unavailable) return 1;
-        fail_setup(control, "protocol_error", launch.error().message, 2);
-    }
-    auto spec = runtime::parse_launch_spec(launch->header);
-    if (!spec) fail_setup(control, "protocol_error", spec.error().message, 2);
-
-    if (auto r = enter_cgroups(spec->cgroup_procs); !r) fail_setup(control, "setup_failed", r.error().message, 1);
-    int ns = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID;
-    if (spec->network == "none") ns |= CLONE_NEWNET;
-    if (::unshare(ns) != 0) fail_setup(control, "setup_failed", std::string("unshare: ") + std::strerror(errno), 1);
+    // A failure before the launch frame is reported in answer to it, as it would have been
+    // had it happened after: the environment ends with setup_failed and the reason.
+    std::string early_error;
+    if (auto r = enter_cgroups(*pool_cgroup); !r) early_error = r.error().message;
+    if (early_error.empty() && ::unshare(kEarlyNamespaces) != 0)
+        early_error = std::string("unshare: ") + std::strerror(errno);
 
     prepare_signals();
-    int pivot_pipe[2];
-    if (::pipe2(pivot_pipe, O_CLOEXEC) != 0)
-        fail_setup(control, "setup_failed", std::string("pipe2: ") + std::strerror(errno), 1);
-    base::Fd pivot_r(pivot_pipe[0]), pivot_w(pivot_pipe[1]);
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+        early_error = std::string("pipe2: ") + std::strerror(errno);
+        run_pid1(control, early_error, base::Fd());
+    }
+    base::Fd from_pid1(pipe_fds[0]), to_outer(pipe_fds[1]);
     pid_t child = ::fork();
-    if (child < 0) fail_setup(control, "setup_failed", std::string("fork PID 1: ") + std::strerror(errno), 1);
+    if (child < 0) run_pid1(control, std::string("fork PID 1: ") + std::strerror(errno), base::Fd());
     if (child == 0) {
         // If the outer process is killed, take the whole namespace down with it.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        pivot_r.reset();
-        run_pid1(*spec, control, std::move(pivot_w));
+        from_pid1.reset();
+        run_pid1(control, early_error, std::move(to_outer));
     }
-    pivot_w.reset();
-    detach_when_pivoted(std::move(pivot_r), control);
+    to_outer.reset();
+    follow_pid1(std::move(from_pid1), child, control);
     ::close_range(kControlFd, ~0U, 0);  // gafferd must see EOF when PID 1 is gone
     outer_wait(child);
 }

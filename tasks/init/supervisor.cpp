@@ -97,6 +97,12 @@ void Supervisor::on_frame(runtime::Frame frame) {
     switch (frame.type) {
         case runtime::FrameType::invoke: on_invoke(frame); return;
         case runtime::FrameType::shutdown: on_shutdown(frame); return;
+        case runtime::FrameType::service_reply: {
+            auto reply = runtime::parse_service_reply(frame.header);
+            if (!reply) protocol_error(reply.error().message);
+            if (api_) api_->answer_service(*reply, std::move(frame.payload));
+            return;
+        }
         default:
             protocol_error("unexpected frame type " + std::to_string(static_cast<int>(frame.type)) +
                            " from gafferd");

@@ -10,7 +10,15 @@ namespace gaffer::init {
 namespace {
 constexpr std::size_t kStderrTail = 2048;
 constexpr std::string_view kArnPrefix = "arn:aws:lambda:gaffer-local:000000000000:function:";
+constexpr std::string_view kServiceApiVariable = "GAFFER_RUNTIME_API";
 }  // namespace
+
+runtime::LaunchSpec with_service_address(const runtime::LaunchSpec& spec, std::uint16_t port) {
+    runtime::LaunchSpec out = spec;
+    std::erase_if(out.environment, [](const auto& kv) { return kv.first == kServiceApiVariable; });
+    out.environment.emplace_back(kServiceApiVariable, "127.0.0.1:" + std::to_string(port));
+    return out;
+}
 
 Supervisor::Child* Supervisor::running_child() {
     if (main_.pid > 0) return &main_;
@@ -19,15 +27,16 @@ Supervisor::Child* Supervisor::running_child() {
 }
 
 base::Result<void> Supervisor::start_task() {
-    if (spec_.interface == "lambda") {
-        ApiServer::Callbacks callbacks{[this](runtime::Frame f) { on_api_frame(std::move(f)); },
-                                       [this] { begin_front(); }};
-        auto server = ApiServer::start(loop_, spec_.runtime_api_port,
-                                       std::string(kArnPrefix) + spec_.task, std::move(callbacks));
-        if (!server) return tl::unexpected(server.error());
-        api_ = std::move(*server);
-    }
-    plan_.emplace(ExecPlan::make(spec_, api_ ? api_->port() : 0));
+    // Every task gets the server: lambda tasks for the Runtime API, all for the device
+    // services (GAFFER_RUNTIME_API).
+    ApiServer::Options options{spec_.runtime_api_port, std::string(kArnPrefix) + spec_.task,
+                               spec_.interface == "lambda", spec_.service_timeout_ms};
+    ApiServer::Callbacks callbacks{[this](runtime::Frame f) { on_api_frame(std::move(f)); },
+                                   [this] { begin_front(); }};
+    auto server = ApiServer::start(loop_, std::move(options), std::move(callbacks));
+    if (!server) return tl::unexpected(server.error());
+    api_ = std::move(*server);
+    plan_.emplace(ExecPlan::make(with_service_address(spec_, api_->port()), api_->port()));
     if (spec_.interface == "process" && spec_.mode == "on-demand") {
         // One process per invocation: the environment is ready once it is built.
         ready_sent_ = true;
@@ -125,7 +134,7 @@ void Supervisor::drain(Child& child) {
 void Supervisor::begin_front() {
     if (queue_.empty() || queue_.front().started || stopping_) return;
     Pending& p = queue_.front();
-    if (api_) {
+    if (spec_.interface == "lambda") {
         if (!api_->has_waiter()) return;  // the task calls GET /next when it is ready
         p.started = true;
         front_timeout_ms_ = p.invocation.deadline_epoch_ms - base::wall_epoch_millis();
@@ -172,6 +181,9 @@ void Supervisor::on_api_frame(runtime::Frame frame) {
         case runtime::FrameType::init_error:
             control_.send(frame);
             finish("init_error", 0, 0, "the runtime reported an init error", 1);
+        case runtime::FrameType::service_request:
+            control_.send(frame);
+            return;
         default: return;
     }
 }

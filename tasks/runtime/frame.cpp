@@ -28,11 +28,13 @@ bool known_type(std::uint8_t t) {
         case FrameType::launch:
         case FrameType::invoke:
         case FrameType::shutdown:
+        case FrameType::service_reply:
         case FrameType::ready:
         case FrameType::result:
         case FrameType::init_error:
         case FrameType::exited:
-        case FrameType::log: return true;
+        case FrameType::log:
+        case FrameType::service_request: return true;
     }
     return false;
 }

@@ -203,6 +203,7 @@ std::string to_json(const LaunchSpec& spec) {
     j["runtime_api_port"] = spec.runtime_api_port;
     j["version"] = spec.version;
     j["memory_bytes"] = spec.memory_bytes;
+    j["service_timeout_ms"] = spec.service_timeout_ms;
     return j.dump();
 }
 
@@ -240,6 +241,7 @@ base::Result<LaunchSpec> parse_launch_spec(std::string_view json) {
     GAFFER_TRY(r.number("runtime_api_port", spec.runtime_api_port));
     GAFFER_TRY(r.string("version", spec.version));
     GAFFER_TRY(r.number("memory_bytes", spec.memory_bytes));
+    GAFFER_TRY(r.number("service_timeout_ms", spec.service_timeout_ms, 1));
     GAFFER_TRY(r.no_unknown_keys());
     return spec;
 }

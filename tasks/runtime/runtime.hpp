@@ -37,6 +37,9 @@ enum class FrameType : std::uint8_t {
     // the earlier of the two. Invocations run one at a time; extra ones wait in order.
     invoke = 2,
     shutdown = 3,  // header: {"grace_ms"}; gaffer-init stops the task and exits
+    // header: ServiceReply JSON; payload: the answer's body. The answer to a
+    // service_request; one for an id that is no longer waiting (timed out) is dropped.
+    service_reply = 4,
     // gaffer-init -> gafferd
     ready = 10,       // the environment is initialized and idle (lambda: first /next)
     result = 11,      // header: {"id","status","detail"?}; payload: response or error doc
@@ -47,6 +50,9 @@ enum class FrameType : std::uint8_t {
     // environment or start the task; detail says why), "protocol_error".
     exited = 13,
     log = 14,         // header: {"level"}; payload: a line from gaffer-init about itself
+    // header: ServiceRequest JSON; payload: the request body (shadow update document,
+    // MQTT payload). A task called the device services (see "Device services" below).
+    service_request = 15,
 };
 
 struct Frame {
@@ -109,6 +115,8 @@ struct LaunchSpec {
     std::string version = "$LATEST";         // AWS_LAMBDA_FUNCTION_VERSION
     std::uint64_t memory_bytes = 0;          // the memory limit, for AWS_LAMBDA_FUNCTION_MEMORY_SIZE
                                              // and the /tmp size bound; 0: unknown (128 MB shown)
+    // How long gaffer-init waits for gafferd's service_reply before answering the task 504.
+    std::uint32_t service_timeout_ms = 10000;
 };
 
 // The JSON form: an object whose keys are the member names above; environment is a JSON
@@ -170,5 +178,81 @@ private:
 
 // {"errorMessage": message, "errorType": type}, the Lambda error document.
 std::string error_document(std::string_view message, std::string_view type);
+
+// --- Device services: shadows and MQTT publish, for every task ------------------------
+//
+// gaffer-init serves these on the same port as the Runtime API (GAFFER_RUNTIME_API in every
+// task's environment), under a prefix AWS never uses:
+//
+//   GET    /gaffer/v1/shadow/{thing}[?name={shadow}]       shadow_get
+//   POST   /gaffer/v1/shadow/{thing}[?name={shadow}]       shadow_update (body: update request)
+//   DELETE /gaffer/v1/shadow/{thing}[?name={shadow}]       shadow_delete
+//   POST   /gaffer/v1/publish?topic={topic}[&qos=0|1]      publish (body: the payload)
+//
+// gaffer-init checks the shape (route, names, query, sizes) with route_service() and
+// relays a well-formed request to gafferd as a service_request frame; gafferd's
+// service_reply gives the status and body the task receives (application/json).
+
+inline constexpr std::string_view kServicePrefix = "/gaffer/v1/";
+// Requests relayed and not yet answered, per environment; one more is answered 429.
+inline constexpr std::size_t kMaxServiceInFlight = 16;
+// Largest request body: a frame's worth, less room for the header (a topic of up to
+// 65535 bytes, JSON-escaped).
+inline constexpr std::size_t kMaxServiceBody = kMaxFrame - (512u << 10);
+inline constexpr std::size_t kMaxTopicBytes = 65535;  // MQTT's own limit
+
+enum class ServiceOp { shadow_get, shadow_update, shadow_delete, publish };
+std::string_view service_op_name(ServiceOp op);  // "shadow_get", ..., "publish"
+
+// The header of a service_request frame:
+//   {"id": n, "op": "shadow_get"|"shadow_update"|"shadow_delete", "thing": t, "shadow"?: s}
+//   {"id": n, "op": "publish", "topic": t, "qos": 0|1}
+// "shadow" is absent for the classic shadow (shadow == "" here).
+struct ServiceRequest {
+    std::uint64_t id = 0;  // numbered by gaffer-init, unique per environment
+    ServiceOp op = ServiceOp::shadow_get;
+    std::string thing;     // shadow ops: a valid thing name
+    std::string shadow;    // shadow ops: "" (classic) or a valid shadow name
+    std::string topic;     // publish: 1..kMaxTopicBytes bytes, otherwise unchecked here
+    int qos = 0;           // publish: 0 or 1
+};
+
+// The header of a service_reply frame: {"id": n, "status": 200..599}.
+struct ServiceReply {
+    std::uint64_t id = 0;
+    int status = 200;
+};
+
+std::string to_json(const ServiceRequest& request);
+std::string to_json(const ServiceReply& reply);
+// Strict: not an object, unknown keys, a missing or mistyped field, a field that does not
+// belong to the op, a bad name or qos are Errc::invalid with a message naming the field,
+// e.g. `service_request: qos: expected 0 or 1, got 2`.
+base::Result<ServiceRequest> parse_service_request(std::string_view json);
+base::Result<ServiceReply> parse_service_reply(std::string_view json);
+
+// Thing names: 1..128 bytes of [a-zA-Z0-9:_-]; shadow names: 1..64 bytes of the same.
+bool valid_thing_name(std::string_view name);
+bool valid_shadow_name(std::string_view name);
+
+// "/gaffer" or below it: the whole namespace is Gaffer's (an unknown route there is a
+// Gaffer 404, never a Lambda one).
+bool is_service_path(std::string_view path);
+
+// What gaffer-init does with one HTTP request on a service path: forward `request` (id 0:
+// the caller numbers it) with the HTTP body as the frame's payload, or answer `response`
+// now (404 unknown route, 405 wrong method, 400 bad name/query, 413 body over
+// kMaxServiceBody). Pure.
+struct ServiceRouting {
+    std::optional<ServiceRequest> request;
+    std::optional<http::Response> response;
+};
+ServiceRouting route_service(const http::Request& request);
+
+// The answer to the task: `status` with a JSON `body` (keep-alive as the request asked).
+http::Response service_response(int status, std::string body, bool keep_alive);
+// {"error": error, "message": message}, the error document of Gaffer's own APIs; error is
+// a base::errc_name ("invalid", "busy", "timeout", "unavailable", ...).
+std::string service_error_document(std::string_view error, std::string_view message);
 
 }  // namespace gaffer::runtime

@@ -1,5 +1,6 @@
 // PID 1 of the environment after the filesystem is built: starts the task, serves it the
-// runtime API (lambda) or runs one process per invocation (process), relays results to
+// runtime API (the Lambda one for lambda tasks, the device services for all), runs one
+// process per invocation (process, on-demand), relays results and service requests to
 // gafferd, enforces deadlines, forwards signals, reaps every zombie, and ends the
 // environment (kill(-1, SIGKILL), `exited`, exit) when the task dies, an invocation times
 // out, gafferd asks for shutdown or goes away. Single-threaded, on one EventLoop.
@@ -95,5 +96,9 @@ private:
 
 // "exited with status 3" / "killed by signal 9"
 std::string describe_status(int status);
+
+// `spec` with GAFFER_RUNTIME_API=127.0.0.1:<port> in its environment (replacing one the
+// task set itself): every task's address of the device services.
+runtime::LaunchSpec with_service_address(const runtime::LaunchSpec& spec, std::uint16_t port);
 
 }  // namespace gaffer::init

@@ -30,6 +30,7 @@ TEST_CASE("a minimal launch spec takes the defaults") {
     CHECK(r->working_dir == "/task");
     CHECK(r->runtime_api_port == 9001);
     CHECK(r->log_keep == 3);
+    CHECK(r->service_timeout_ms == 10000);
 }
 
 TEST_CASE("to_json and parse_launch_spec round trip every field") {
@@ -56,6 +57,7 @@ TEST_CASE("to_json and parse_launch_spec round trip every field") {
     s.runtime_api_port = 0;
     s.version = "12";
     s.memory_bytes = 32u << 20;
+    s.service_timeout_ms = 250;
 
     auto r = parse_launch_spec(to_json(s));
     REQUIRE(r);
@@ -86,6 +88,7 @@ TEST_CASE("to_json and parse_launch_spec round trip every field") {
     CHECK(r->runtime_api_port == 0);
     CHECK(r->version == "12");
     CHECK(r->memory_bytes == s.memory_bytes);
+    CHECK(r->service_timeout_ms == 250);
 }
 
 TEST_CASE("a resource without a target is mounted at its source") {
@@ -126,4 +129,6 @@ TEST_CASE("bad launch specs give messages that name the field") {
     CHECK(contains(error_of(R"({"task":"t","command":["x"],"tiemout_ms":5})"), "tiemout_ms: unknown field"));
     CHECK(contains(error_of(R"({"task":"t","command":["x"],"log_keep":1000})"), "log_keep: 1000 is out of range"));
     CHECK(contains(error_of(R"({"task":"t","command":["x"],"hostname":""})"), "hostname: must be 1 to 64"));
+    CHECK(contains(error_of(R"({"task":"t","command":["x"],"service_timeout_ms":0})"),
+                   "service_timeout_ms: 0 is out of range"));
 }
