@@ -162,7 +162,9 @@ bool covers(std::string_view general, std::string_view specific) {
         if (s.done()) return false;
         const std::string_view sl = s.next();
         if (gl == "+") {
-            if (sl == "#") return false;
+            // "+/#" matches every topic "#" does (the root has no empty parent topic for '#'
+            // to match); deeper, "a/#" matches "a" and "a/+/#" does not.
+            if (sl == "#") return first && !g.done() && g.next() == "#";
             if (first && starts_with_dollar(sl)) return false;
         } else if (gl != sl) {
             return false;

@@ -80,8 +80,9 @@ struct CoverQuery {
         const bool wildcards = !(root && dollar_first);
         // A '#' here covers whatever is left of the filter, even nothing.
         if (wildcards && any(node.rest)) return true;
-        // Filters ending here have the same levels as `filter`: they are `filter` itself.
-        if (levels.done()) return false;
+        // Filters ending here have as many levels as `filter`, with '+' where it may have a
+        // literal ("+/b" for "a/b"); `filter` itself is left out by any().
+        if (levels.done()) return any(node.exact);
         const std::string_view level = levels.next();
         // Only a '#' at the same point covers a '#', and those were checked above.
         if (level == "#") return false;
