@@ -2,6 +2,8 @@
 // stop and destruction. Publishing and subscribing are in paho_traffic.cpp.
 #include "devices/mqtt/detail/paho_link.hpp"
 
+#include "devices/mqtt/detail/nodelay.hpp"
+
 #include <mqtt/connect_options.h>
 #include <mqtt/create_options.h>
 #include <mqtt/disconnect_options.h>
@@ -164,6 +166,9 @@ void PahoLink::on_connected(const Connected& event) {
     if (state_ != State::connecting) return;
     state_ = State::connected;
     backoff_.reset();
+    if (disable_nagle_towards(uri_port(options_.uri)) == 0)
+        base::log_warning("mqtt: found no socket to " + options_.uri +
+                          " to set TCP_NODELAY on; QoS 1 round trips will be slow");
     window_ = std::max<std::size_t>(1, std::min<std::size_t>(options_.max_inflight, event.receive_maximum));
     std::string how = event.session_present ? "session resumed" : "new session";
     base::log_info("mqtt: connected to " + options_.uri + " as " + options_.client_id + " (" +

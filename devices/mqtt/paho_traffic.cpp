@@ -15,6 +15,9 @@ namespace {
 
 constexpr int kMqttSuccess = 0;
 constexpr int kNotAuthorized = 0x87;
+// Paho C's command queue gets slower the longer it is (QoS 0 round trips: ~13000/s with 100
+// queued, ~4000/s with 1000): hand it a bounded number of publishes at a time.
+constexpr std::size_t kMaxInPaho = 100;
 
 void* as_context(std::uint64_t value) {
     return reinterpret_cast<void*>(static_cast<std::uintptr_t>(value));
@@ -122,7 +125,7 @@ void PahoLink::pump(std::vector<Completion>& completions) {
     while (state_ == State::connected && !queued_.empty()) {
         auto& next = queued_.front();
         bool acknowledged = next.message->get_qos() > 0;
-        if (acknowledged && unacknowledged_ >= window_) break;
+        if (in_paho_.size() >= kMaxInPaho || (acknowledged && unacknowledged_ >= window_)) break;
         Queued item = std::move(next);
         queued_.pop_front();
         try {
