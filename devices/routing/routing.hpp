@@ -104,8 +104,8 @@ base::Result<Route> make_route(std::string_view source, std::string_view filter,
 bool carried_by_broker(const Route& route);
 
 // The devices whose broker grants change when `route` is added or removed: its source and
-// its target when they are devices (one name when both are the same thing is impossible,
-// since source == target is refused). Order: source first.
+// its target, each when it is a device, source first. Recompute their grants() after the
+// change.
 std::vector<std::string> affected_devices(const Route& route);
 
 // The broker ACL grants that routes give one device: topic filters, deduplicated, sorted.
