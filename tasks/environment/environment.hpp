@@ -22,12 +22,17 @@
 
 #include "coordinator/base/base.hpp"
 #include "coordinator/scheduler/scheduler.hpp"
+#include "tasks/runtime/runtime.hpp"
 
 namespace gaffer::loop {
 class Loop;
 }
 
 namespace gaffer::environment {
+
+namespace detail {
+class WarmPool;
+}
 
 // ---- Cgroups ---------------------------------------------------------------------------
 
@@ -174,6 +179,23 @@ private:
 
 // ---- Environments ----------------------------------------------------------------------
 
+// A task's call of the device services (shadows, publish; see runtime.hpp "Device
+// services"), relayed by its gaffer-init. The request is well-formed as far as gaffer-init
+// can tell (route, names, qos, sizes); topics, routes and documents are the daemon's to check.
+struct ServiceCall {
+    scheduler::EnvId env = 0;
+    std::string task;                 // the calling task: the source endpoint task:<task>
+    runtime::ServiceRequest request;  // request.id is the environment's own numbering
+    std::string body;                 // shadow update document or MQTT payload; else empty
+};
+
+// The answer to one ServiceCall: the HTTP status (200..599) and JSON body the task gets.
+// Call it on the loop thread, at most once, now or later. It does nothing when the
+// environment (or the manager) is gone by then, or once gaffer-init answered the task 504
+// (LaunchSpec::service_timeout_ms). A status outside 200..599 or a body over
+// runtime::kMaxServiceBody becomes a 500 for the task.
+using ServiceReply = std::function<void(int status, std::string body)>;
+
 struct EnvironmentSettings {
     std::string init_path;                  // the gaffer-init executable
     std::string cgroup_parent = "gaffer";   // below the daemon's own cgroup
@@ -195,6 +217,12 @@ struct EnvironmentSettings {
     // fork() and exit() become slightly slower for every process. Without a cgroup2
     // mount or on an older kernel this logs a warning and changes nothing.
     bool favor_dynamic_cgroups = true;
+    // gaffer-init processes started ahead of time, waiting for a task (the warm pool): a
+    // start takes one, which saves forking the daemon, exec'ing gaffer-init and making its
+    // PID, IPC and UTS namespaces while the caller waits; the pool refills on the next loop
+    // turn. Each waiting one is two idle processes (a few hundred KB) in the pool's own
+    // cgroup. 0: no pool (every start spawns gaffer-init). At most 16.
+    std::size_t init_pool_size = 2;
     // After gaffer-init exited (or closed the channel), how long to wait for the other
     // half before finishing anyway.
     base::Duration exit_linger = std::chrono::seconds(1);
@@ -202,6 +230,9 @@ struct EnvironmentSettings {
     // ("warning") and, with EnvId 0, what open() changed or could not change about the
     // host (favordynmods). Empty: dropped.
     std::function<void(scheduler::EnvId, std::string_view level, std::string_view line)> on_log;
+    // Device-service calls from tasks, on the loop thread. Empty: every call is answered
+    // 503 {"error": "unavailable", "message": "devices are not enabled on this gateway"}.
+    std::function<void(const ServiceCall& call, ServiceReply reply)> on_service_request;
 };
 
 // For `gaffer env list` and /metrics.
@@ -243,12 +274,16 @@ public:
 
     std::vector<EnvironmentStatus> list() const;
     std::size_t stale_removed() const { return stale_removed_; }
+    // gaffer-init processes waiting in the warm pool now (see init_pool_size).
+    std::size_t init_pool_waiting() const;
     const CgroupTree& cgroup_tree() const { return tree_; }
 
 private:
     struct Env;
     void on_frame(Env& env, std::string_view bytes);
     void handle(Env& env, int type, std::string header, std::string payload);
+    void serve(Env& env, const std::string& header, std::string payload);
+    void reply(Env& env, std::uint64_t request_id, int status, std::string body);
     void maybe_finish(scheduler::EnvId id);
     void finish(scheduler::EnvId id);
     void log(scheduler::EnvId id, std::string_view level, std::string_view line) const;
@@ -257,8 +292,11 @@ private:
     EnvironmentSettings settings_;
     CgroupTree tree_;
     std::size_t stale_removed_ = 0;
+    std::unique_ptr<detail::WarmPool> pool_;
     scheduler::EnvId next_id_ = 1;
     std::map<scheduler::EnvId, std::unique_ptr<Env>> envs_;
+    // ServiceReply functions hold a weak reference: they may outlive the manager.
+    std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);
 };
 
 }  // namespace gaffer::environment

@@ -9,6 +9,7 @@
 #include "coordinator/loop/loop.hpp"
 #include "tasks/environment/detail/cgroup_files.hpp"
 #include "tasks/environment/detail/exit_report.hpp"
+#include "tasks/environment/detail/init_pool.hpp"
 #include "tasks/environment/detail/launch.hpp"
 
 namespace gaffer::environment {
@@ -68,7 +69,10 @@ base::Result<std::unique_ptr<EnvironmentManager>> EnvironmentManager::open(loop:
 }
 
 EnvironmentManager::EnvironmentManager(loop::Loop& loop, EnvironmentSettings settings, CgroupTree tree)
-    : loop_(loop), settings_(std::move(settings)), tree_(std::move(tree)) {}
+    : loop_(loop), settings_(std::move(settings)), tree_(std::move(tree)) {
+    pool_ = std::make_unique<detail::WarmPool>(loop_, tree_, settings_.init_path, settings_.init_pool_size,
+                                               [this](std::string_view line) { log(0, "warning", line); });
+}
 
 EnvironmentManager::~EnvironmentManager() {
     for (auto& [id, env] : envs_) {
@@ -76,7 +80,10 @@ EnvironmentManager::~EnvironmentManager() {
         if (env->cgroup)
             if (auto ok = env->cgroup->remove(); !ok) log(id, "warning", ok.error().message);
     }
+    pool_.reset();
 }
+
+std::size_t EnvironmentManager::init_pool_waiting() const { return pool_->waiting(); }
 
 void EnvironmentManager::log(EnvId id, std::string_view level, std::string_view line) const {
     if (settings_.on_log) settings_.on_log(id, level, line);
@@ -111,33 +118,23 @@ base::Result<EnvId> EnvironmentManager::start(const manifest::Manifest& task,
         return tl::unexpected(std::move(error));
     };
 
-    int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
-        return fail_start(base::Error{base::Errc::io, std::string("socketpair: ") + std::strerror(errno)});
-    base::Fd ours(fds[0]), theirs(fds[1]);
-
-    loop::Process::Options options;
-    options.argv = {settings_.init_path};
-    options.extra_fds = {theirs.get()};  // becomes fd 3 in gaffer-init
-    auto process = loop::Process::spawn(loop_, options, [this, id](std::int64_t status, int signal) {
+    // A gaffer-init from the warm pool (or one started now): it waits for the launch frame.
+    auto init = pool_->take();
+    if (!init) {
+        auto e = init.error();
+        e.message = "task " + task.name + ": " + e.message;
+        return fail_start(std::move(e));
+    }
+    init->exit_route->fn = [this, id](std::int64_t status, int signal) {
         auto it = envs_.find(id);
         if (it == envs_.end()) return;
         it->second->process_done = true;
         it->second->facts.exit_status = status;
         it->second->facts.term_signal = signal;
         maybe_finish(id);
-    });
-    if (!process) {
-        auto e = process.error();
-        e.message = "cannot start " + settings_.init_path + " for task " + task.name + ": " + e.message;
-        return fail_start(std::move(e));
-    }
-    env->process = std::move(*process);
-    theirs.reset();
-
-    auto stream = loop::Stream::adopt(loop_, std::move(ours));
-    if (!stream) return fail_start(stream.error());
-    env->stream = std::move(*stream);
+    };
+    env->process = std::move(init->process);
+    env->stream = std::move(init->stream);
 
     std::string launch;
     runtime::encode(runtime::Frame{runtime::FrameType::launch, runtime::to_json(spec), {}}, launch);
@@ -217,6 +214,9 @@ void EnvironmentManager::handle(Env& env, int type, std::string header, std::str
         case runtime::FrameType::exited:
             env.facts.exited = detail::ExitFrame{text("reason"), number("code"), number("signal"), text("detail")};
             return;
+        case runtime::FrameType::service_request:
+            serve(env, header, std::move(payload));
+            return;
         case runtime::FrameType::log: {
             std::string level = text("level");
             log(env.id, level.empty() ? "info" : level, payload);
@@ -225,6 +225,51 @@ void EnvironmentManager::handle(Env& env, int type, std::string header, std::str
         default:
             log(env.id, "warning", "unexpected frame type " + std::to_string(type) + " from gaffer-init");
     }
+}
+
+void EnvironmentManager::serve(Env& env, const std::string& header, std::string payload) {
+    auto request = runtime::parse_service_request(header);
+    if (!request) {
+        // gaffer-init checks requests before relaying them, so this is a bug on its side;
+        // answer anyway so the task is not left waiting for the timeout.
+        log(env.id, "error", "control channel: " + request.error().message);
+        Json h = Json::parse(header, nullptr, false);
+        if (h.is_object() && h.contains("id") && h["id"].is_number_unsigned())
+            reply(env, h["id"].get<std::uint64_t>(), 500,
+                  runtime::service_error_document("invalid", request.error().message));
+        return;
+    }
+    const std::uint64_t request_id = request->id;
+    if (!settings_.on_service_request) {
+        reply(env, request_id, 503,
+              runtime::service_error_document("unavailable", "devices are not enabled on this gateway"));
+        return;
+    }
+    ServiceCall call{env.id, env.task, std::move(*request), std::move(payload)};
+    std::weak_ptr<const bool> alive = alive_;
+    settings_.on_service_request(call, [this, alive, id = env.id, request_id](int status, std::string body) {
+        if (alive.expired()) return;
+        auto it = envs_.find(id);
+        if (it != envs_.end()) reply(*it->second, request_id, status, std::move(body));
+    });
+}
+
+void EnvironmentManager::reply(Env& env, std::uint64_t request_id, int status, std::string body) {
+    if (!env.stream) return;  // the channel is gone
+    if (status < 200 || status > 599) {
+        body = runtime::service_error_document("io", "gafferd answered with status " + std::to_string(status));
+        status = 500;
+    } else if (body.size() > runtime::kMaxServiceBody) {
+        body = runtime::service_error_document("io", "gafferd's answer of " + std::to_string(body.size()) +
+                                                         " bytes exceeds the limit of " +
+                                                         std::to_string(runtime::kMaxServiceBody) + " bytes");
+        status = 500;
+    }
+    std::string bytes;
+    runtime::encode(runtime::Frame{runtime::FrameType::service_reply,
+                                   runtime::to_json(runtime::ServiceReply{request_id, status}), std::move(body)},
+                    bytes);
+    env.stream->write(std::move(bytes));
 }
 
 void EnvironmentManager::invoke(EnvId id, const scheduler::Invocation& invocation) {

@@ -11,10 +11,10 @@ import tempfile
 import time
 import unittest
 
-LAUNCH, INVOKE, SHUTDOWN = 1, 2, 3
-READY, RESULT, INIT_ERROR, EXITED, LOG = 10, 11, 12, 13, 14
-NAMES = {1: "launch", 2: "invoke", 3: "shutdown", 10: "ready", 11: "result", 12: "init_error",
-         13: "exited", 14: "log"}
+LAUNCH, INVOKE, SHUTDOWN, SERVICE_REPLY = 1, 2, 3, 4
+READY, RESULT, INIT_ERROR, EXITED, LOG, SERVICE_REQUEST = 10, 11, 12, 13, 14, 15
+NAMES = {1: "launch", 2: "invoke", 3: "shutdown", 4: "service_reply", 10: "ready", 11: "result",
+         12: "init_error", 13: "exited", 14: "log", 15: "service_request"}
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -115,6 +115,11 @@ class Environment:
     def invoke(self, invocation_id, event, **header):
         body = event if isinstance(event, bytes) else json.dumps(event).encode()
         self.send(INVOKE, dict(id=invocation_id, **header), body)
+
+    def reply(self, request_id, status, body=b""):
+        """Answers a service_request, as gafferd does."""
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send(SERVICE_REPLY, {"id": request_id, "status": status}, payload)
 
     def shutdown(self, grace_ms=1000):
         self.send(SHUTDOWN, {"grace_ms": grace_ms})

@@ -151,6 +151,7 @@ class GafferInitTest(InitTestCase):
         self.assertEqual(seen["env"]["HOME"], "/tmp")
         self.assertIn("/usr/bin", seen["env"]["PATH"])
         self.assertNotIn("AWS_LAMBDA_RUNTIME_API", seen["env"])
+        self.assertEqual(seen["env"]["GAFFER_RUNTIME_API"], "127.0.0.1:9001")  # device services
         self.assertNotIn("PROBE_SECRET", seen["env"])  # only the spec's environment
         # /dev: the usual character devices, usable by the task user, and nothing new.
         import stat
@@ -178,7 +179,9 @@ class GafferInitTest(InitTestCase):
         shown = self.ws.dir("secret")
         with open(os.path.join(shown, "key"), "w") as f:
             f.write("s3cret")
-        seen = self.probe(network="host", environment={"HIDDEN": shown})
+        # Port 0: on the host's loopback a fixed runtime API port could be taken (gafferd
+        # does the same).
+        seen = self.probe(network="host", runtime_api_port=0, environment={"HIDDEN": shown})
         self.assertEqual(seen["hidden"], ["key"])
         interfaces = [l.split(":")[0].strip() for l in seen["net_dev"].splitlines()[2:]]
         self.assertGreater(len(interfaces), 1, seen["net_dev"])  # the host's interfaces
