@@ -4,6 +4,7 @@
 // Three pieces:
 //  - Backend: the operations the API needs, as plain value types. The daemon implements
 //    it on top of the scheduler and the store; tests implement it with a fake.
+//    DeviceBackend is the same for devices, shadows and message routes, and optional.
 //  - Router: one request in, one response out (no sockets), so routes are tested alone.
 //  - Server: the Unix socket listener, peer-credential checks, connection limits,
 //    keep-alive and pipelining, on top of gaffer::loop.
@@ -22,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "coordinator/base/base.hpp"
@@ -143,12 +145,116 @@ public:
     virtual MetricsSnapshot metrics() = 0;
 };
 
+// ---- Devices, shadows and message routes (issue #3) ----------------------------------
+
+// A registered device. Times are wall clock, ms since the epoch.
+struct DeviceView {
+    std::string thing;
+    std::string attributes_json = "{}";  // a JSON object of string values
+    std::vector<std::string> groups;
+    bool connected = false;
+    std::int64_t presence_changed_at_ms = 0;  // 0: never seen
+    std::int64_t created_at_ms = 0;
+    std::string credentials;           // "active" | "pending" (not yet on the broker) | "missing"
+    std::vector<std::string> shadows;  // shadow names; "" is the classic shadow
+};
+
+// What a device needs to connect. The password exists only in this value: the daemon
+// keeps no copy it could show again.
+struct Credentials {
+    std::string thing;
+    std::string username;
+    std::string client_id;
+    std::string password;
+    std::string broker;  // e.g. "tcp://gateway:1883"; informative
+};
+
+struct RouteView {
+    std::int64_t id = 0;
+    std::string source;  // "device:<thing>", "task:<name>", "shadow"
+    std::string filter;  // an MQTT topic filter
+    std::string target;
+    std::int64_t created_at_ms = 0;
+};
+
+// The shadow service's answer, passed to the client as it is: status is the AWS code
+// (200 accepted; 400, 404, 409, 413, 429, 500, ... rejected) and body the AWS accepted
+// document or AWS error document ({"code": ..., "message": ..., "timestamp": ...}).
+struct ShadowAnswer {
+    int status = 200;
+    std::string body;
+};
+
+// Device counters and gauges for /metrics. Each key is one sample, written
+//     <family>                  e.g. "gaffer_mqtt_messages_received_total"
+//     <family>{<label>=<value>} e.g. "gaffer_mqtt_messages_refused_total{reason=no_route}"
+// where <family> starts with "gaffer_mqtt_" or "gaffer_devices" and is a counter when it
+// ends in "_total", a gauge otherwise; <label> is [a-z_]+ and <value> [a-zA-Z0-9_.:-]+.
+// Families the API knows (docs/api.md) get their own HELP text and, when unlabelled,
+// appear as 0 when missing:
+//     gaffer_mqtt_connected                       gauge, 1 while connected to the broker
+//     gaffer_mqtt_messages_received_total         counter
+//     gaffer_mqtt_messages_routed_total           counter, deliveries to route targets
+//     gaffer_mqtt_messages_refused_total{reason}  counter
+//     gaffer_mqtt_outbox_queued                   gauge, publications awaiting the broker
+//     gaffer_devices                              gauge, registered devices
+//     gaffer_devices_connected                    gauge
+//     gaffer_devices_shadow_requests_total{result} counter ("accepted", "rejected", ...)
+// Other families are written too, with a generic HELP line; malformed keys are dropped.
+using DeviceMetrics = std::map<std::string, std::uint64_t>;
+
+// The device side of the daemon (registry, shadows, routing table). Errors as for
+// Backend. Async operations talk to the broker: `done` runs exactly once, on the loop
+// thread, possibly before the call returns; a backend shutting down still calls it (with
+// unavailable). Strings handed in are only valid during the call.
+class DeviceBackend {
+public:
+    virtual ~DeviceBackend() = default;
+
+    // Registers a device from {"thing", "attributes"?, "groups"?} (the API has checked
+    // the shape and the thing name). Errors: invalid (the message names the field),
+    // conflict (the thing exists), io. A broker that cannot be reached is not an error:
+    // the device is recorded with credentials "pending" and returned.
+    virtual void add_device(std::string_view device_json,
+                            std::function<void(base::Result<std::pair<DeviceView, Credentials>>)> done) = 0;
+    // At most `limit` devices whose thing name sorts after `after` ("" from the start),
+    // ordered by thing name. Errors: io.
+    virtual base::Result<std::vector<DeviceView>> list_devices(std::string_view after,
+                                                               std::size_t limit) = 0;
+    // Errors: not_found, io.
+    virtual base::Result<DeviceView> show_device(std::string_view thing) = 0;
+    // Removes the device, its credentials on the broker and its shadows. Errors:
+    // not_found, io.
+    virtual void remove_device(std::string_view thing,
+                               std::function<void(base::Result<void>)> done) = 0;
+    // New password; the old one stops working. Errors: not_found, io.
+    virtual void rotate_credentials(std::string_view thing,
+                                    std::function<void(base::Result<Credentials>)> done) = 0;
+    // Shadow requests, as the shadow service answers them over MQTT. `name` "" is the
+    // classic shadow; `request_json` is an AWS update request (the API checked it is JSON).
+    virtual ShadowAnswer get_shadow(std::string_view thing, std::string_view name) = 0;
+    virtual ShadowAnswer update_shadow(std::string_view thing, std::string_view name,
+                                       std::string_view request_json) = 0;
+    virtual ShadowAnswer delete_shadow(std::string_view thing, std::string_view name) = 0;
+    // Errors: invalid (bad endpoint or filter; the message names it), conflict (the same
+    // route exists), busy (table full), io.
+    virtual base::Result<RouteView> add_route(std::string_view source, std::string_view filter,
+                                              std::string_view target) = 0;
+    // Every route, ordered by id. Errors: io.
+    virtual base::Result<std::vector<RouteView>> list_routes() = 0;
+    // Errors: not_found, io.
+    virtual base::Result<void> remove_route(std::int64_t id) = 0;
+    virtual DeviceMetrics device_metrics() = 0;
+};
+
 // ---- The router ----------------------------------------------------------------------
 
 struct RouterOptions {
     std::size_t max_log_tail_bytes = 1u << 20;  // what /logs reads from the Backend at most
     unsigned default_log_lines = 100;
     unsigned max_log_lines = 10000;
+    std::size_t default_device_page = 100;  // GET /v1/devices without ?limit
+    std::size_t max_device_page = 1000;
 };
 
 // Maps requests to Backend calls (routes: docs/api.md). Counts responses by status code
@@ -157,16 +263,21 @@ class Router {
 public:
     using Respond = std::function<void(http::Response)>;
 
-    // `backend` must outlive the Router. Router may be destroyed while a synchronous
-    // invocation is in flight: the later `respond` call does not touch the Router.
-    explicit Router(Backend& backend, RouterOptions options = {});
+    // `backend` (and `devices`, when given) must outlive the Router. Router may be
+    // destroyed while a synchronous invocation or an asynchronous device call is in
+    // flight: the later `respond` call does not touch the Router. Without a
+    // DeviceBackend every device, shadow and route path answers 503.
+    explicit Router(Backend& backend, RouterOptions options = {}, DeviceBackend* devices = nullptr);
     ~Router();
     Router(const Router&) = delete;
     Router& operator=(const Router&) = delete;
 
     // `respond` runs exactly once: before handle() returns for every route except a
-    // synchronous invoke, which answers when the invocation ends.
+    // synchronous invoke and the asynchronous device calls (add, remove, credentials),
+    // which answer when the Backend calls back.
     void handle(const http::Request& request, Respond respond);
+    // Enables (or, with nullptr, disables) the device routes from the next request on.
+    void set_device_backend(DeviceBackend* devices);
     // Counts a response the server made without the router (403, 400, 413, 503, ...).
     void count_response(int status);
     std::map<int, std::uint64_t> response_counts() const;
@@ -196,6 +307,9 @@ struct ServerOptions {
     base::Duration idle_timeout = std::chrono::seconds(60);
     std::size_t max_pipelined = 16;  // whole requests waiting behind the one in flight
     RouterOptions router;
+    // The device side; nullptr (no [broker] configured): device routes answer 503. Must
+    // outlive the Server.
+    DeviceBackend* devices = nullptr;
 };
 
 class Server {
@@ -211,6 +325,8 @@ public:
 
     std::size_t connection_count() const;
     const Router& router() const;
+    // As Router::set_device_backend, for a device side that starts after the Server.
+    void set_device_backend(DeviceBackend* devices);
 
 private:
     Server() = default;

@@ -74,6 +74,36 @@ json to_json(const StatusView& s) {
             {"shutting_down", s.shutting_down}};
 }
 
+json to_json(const DeviceView& d) {
+    // As with manifests: the Backend's own JSON, shown as a string should it not parse.
+    json attributes = json::parse(d.attributes_json, nullptr, false);
+    if (attributes.is_discarded()) attributes = d.attributes_json;
+    return {{"thing", d.thing},
+            {"attributes", std::move(attributes)},
+            {"groups", d.groups},
+            {"connected", d.connected},
+            {"presence_changed_at_ms", d.presence_changed_at_ms},
+            {"created_at_ms", d.created_at_ms},
+            {"credentials", d.credentials},
+            {"shadows", d.shadows}};
+}
+
+json to_json(const Credentials& c) {
+    return {{"thing", c.thing},
+            {"username", c.username},
+            {"client_id", c.client_id},
+            {"password", c.password},
+            {"broker", c.broker}};
+}
+
+json to_json(const RouteView& r) {
+    return {{"id", r.id},
+            {"source", r.source},
+            {"filter", r.filter},
+            {"target", r.target},
+            {"created_at_ms", r.created_at_ms}};
+}
+
 std::string dump(const json& value) {
     return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }

@@ -2,7 +2,10 @@
 
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace gaffer::api::detail {
 namespace {
@@ -64,10 +67,95 @@ private:
     std::string out_;
 };
 
+struct KnownFamily {
+    std::string_view name;
+    bool labelled;
+    std::string_view help;
+};
+
+constexpr KnownFamily kDeviceFamilies[] = {
+    {"gaffer_mqtt_connected", false, "1 while gafferd is connected to the local MQTT broker, else 0."},
+    {"gaffer_mqtt_messages_received_total", false, "MQTT messages gafferd received from the broker."},
+    {"gaffer_mqtt_messages_routed_total", false, "MQTT messages delivered to a route's target."},
+    {"gaffer_mqtt_messages_refused_total", true, "MQTT messages not delivered, by reason."},
+    {"gaffer_mqtt_outbox_queued", false, "Publications and broker commands waiting in the outbox."},
+    {"gaffer_devices", false, "Registered devices."},
+    {"gaffer_devices_connected", false, "Registered devices connected to the broker now."},
+    {"gaffer_devices_shadow_requests_total", true, "Shadow requests handled, by result."},
+};
+
+struct Series {
+    std::string label;  // empty: unlabelled
+    std::string value;
+    std::uint64_t count = 0;
+};
+
+bool all_of(std::string_view text, bool (*ok)(char)) {
+    if (text.empty()) return false;
+    for (const char c : text) {
+        if (!ok(c)) return false;
+    }
+    return true;
+}
+
+bool family_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
+bool label_char(char c) { return (c >= 'a' && c <= 'z') || c == '_'; }
+bool value_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == ':' || c == '-';
+}
+
+bool device_family(std::string_view name) {
+    const bool prefixed = (name.rfind("gaffer_mqtt_", 0) == 0 && name.size() > 12) ||
+                          name == "gaffer_devices" || (name.rfind("gaffer_devices_", 0) == 0 && name.size() > 15);
+    return prefixed && all_of(name, family_char);
+}
+
+// "family" or "family{label=value}" (DeviceMetrics in api.hpp); nullopt when malformed.
+std::optional<std::pair<std::string, Series>> parse_device_key(std::string_view key, std::uint64_t count) {
+    const std::size_t brace = key.find('{');
+    const std::string_view family = key.substr(0, brace);
+    if (!device_family(family)) return std::nullopt;
+    Series series;
+    series.count = count;
+    if (brace != std::string_view::npos) {
+        if (key.back() != '}') return std::nullopt;
+        const std::string_view inside = key.substr(brace + 1, key.size() - brace - 2);
+        const std::size_t eq = inside.find('=');
+        if (eq == std::string_view::npos) return std::nullopt;
+        series.label = std::string(inside.substr(0, eq));
+        series.value = std::string(inside.substr(eq + 1));
+        if (!all_of(series.label, label_char) || !all_of(series.value, value_char)) return std::nullopt;
+    }
+    return std::make_pair(std::string(family), std::move(series));
+}
+
+void write_device_metrics(Writer& w, const DeviceMetrics& samples) {
+    std::map<std::string, std::vector<Series>> families;
+    for (const auto& known : kDeviceFamilies) families[std::string(known.name)];
+    for (const auto& [key, count] : samples) {
+        if (auto parsed = parse_device_key(key, count)) families[parsed->first].push_back(std::move(parsed->second));
+    }
+    for (auto& [family, series] : families) {
+        std::string help = "Device subsystem metric " + family + ".";
+        bool labelled = false;
+        for (const auto& known : kDeviceFamilies) {
+            if (known.name == family) help = std::string(known.help), labelled = known.labelled;
+        }
+        // Unlabelled known series start at 0 so rate() sees them from the first scrape.
+        if (series.empty() && !labelled) series.push_back({});
+        if (series.empty()) continue;
+        const bool counter = family.size() > 6 && family.compare(family.size() - 6, 6, "_total") == 0;
+        w.family(family, counter ? "counter" : "gauge", help);
+        for (const auto& s : series) w.sample(family, s.label, s.value, std::to_string(s.count));
+    }
+}
+
 }  // namespace
 
 std::string format_metrics(const MetricsSnapshot& m,
-                           const std::map<int, std::uint64_t>& responses_by_code) {
+                           const std::map<int, std::uint64_t>& responses_by_code,
+                           const DeviceMetrics* devices) {
     Writer w;
 
     // Every known status appears, zero or not, so rate() queries see the series from
@@ -107,6 +195,8 @@ std::string format_metrics(const MetricsSnapshot& m,
     w.sample("gaffer_environments_started_total", m.environments_started);
     w.family("gaffer_tasks", "gauge", "Tasks installed now.");
     w.sample("gaffer_tasks", m.tasks);
+
+    if (devices != nullptr) write_device_metrics(w, *devices);
 
     w.family("gaffer_requests_total", "counter", "Local API responses, by HTTP status code.");
     for (const auto& [code, count] : responses_by_code) {

@@ -5,6 +5,7 @@
 #include "coordinator/api/api.hpp"
 #include "coordinator/api/detail/json_views.hpp"
 #include "coordinator/api/detail/metrics_text.hpp"
+#include "coordinator/api/detail/device_routes.hpp"
 #include "coordinator/api/detail/routes.hpp"
 
 namespace gaffer::api {
@@ -12,8 +13,9 @@ namespace gaffer::api {
 using nlohmann::json;
 
 struct Router::State {
-    State(Backend& b, RouterOptions o) : backend(b), options(o) {}
+    State(Backend& b, RouterOptions o, DeviceBackend* d) : backend(b), devices(d), options(o) {}
     Backend& backend;
+    DeviceBackend* devices;
     RouterOptions options;
     std::map<int, std::uint64_t> responses;
 };
@@ -38,9 +40,11 @@ std::vector<std::string_view> split_path(std::string_view path) {
 
 }  // namespace
 
-Router::Router(Backend& backend, RouterOptions options)
-    : state_(std::make_shared<State>(backend, options)) {}
+Router::Router(Backend& backend, RouterOptions options, DeviceBackend* devices)
+    : state_(std::make_shared<State>(backend, options, devices)) {}
 Router::~Router() = default;
+
+void Router::set_device_backend(DeviceBackend* devices) { state_->devices = devices; }
 
 void Router::count_response(int status) { ++state_->responses[status]; }
 std::map<int, std::uint64_t> Router::response_counts() const { return state_->responses; }
@@ -52,32 +56,37 @@ void Router::handle(const http::Request& request, Respond respond) {
         ++state->responses[r.status];
         respond(std::move(r));
     };
-    detail::RouteContext ctx{state_->backend, state_->options, request, split_path(request.path)};
+    detail::RouteContext ctx{state_->backend, state_->devices, state_->options, request,
+                             split_path(request.path)};
     detail::dispatch(ctx, std::move(counted), state_->responses);
 }
 
 namespace detail {
 
+http::Response method_not_allowed(const RouteContext& ctx, std::string_view allowed) {
+    http::Response r = error_response(405, "invalid",
+                                      "method " + ctx.request.method + " is not allowed on " +
+                                          ctx.request.path + " (allowed: " + std::string(allowed) + ")");
+    r.headers.emplace_back("Allow", std::string(allowed));
+    return r;
+}
+
 void dispatch(RouteContext& ctx, Router::Respond respond,
               const std::map<int, std::uint64_t>& response_counts) {
     const auto& seg = ctx.segments;
     const std::string& method = ctx.request.method;
-    auto allow = [&](std::string_view allowed) {
-        http::Response r = error_response(405, "invalid",
-                                          "method " + method + " is not allowed on " +
-                                              ctx.request.path + " (allowed: " +
-                                              std::string(allowed) + ")");
-        r.headers.emplace_back("Allow", std::string(allowed));
-        respond(std::move(r));
-    };
+    auto allow = [&](std::string_view allowed) { respond(method_not_allowed(ctx, allowed)); };
 
     if (seg.size() == 1 && seg[0] == "metrics") {
         if (method != "GET") return allow("GET");
         http::Response r;
         r.headers = {{"Content-Type", std::string(kMetricsContentType)}};
-        r.body = format_metrics(ctx.backend.metrics(), response_counts);
+        std::optional<DeviceMetrics> devices;
+        if (ctx.devices) devices = ctx.devices->device_metrics();
+        r.body = format_metrics(ctx.backend.metrics(), response_counts, devices ? &*devices : nullptr);
         return respond(std::move(r));
     }
+    if (dispatch_devices(ctx, respond)) return;
     if (seg.size() >= 2 && seg[0] == "v1") {
         const std::string_view what = seg[1];
         if (what == "status" && seg.size() == 2) {

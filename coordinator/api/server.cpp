@@ -14,7 +14,7 @@ namespace gaffer::api {
 
 struct Server::Impl {
     Impl(loop::Loop& l, Backend& backend, ServerOptions o)
-        : loop(l), options(std::move(o)), router(backend, options.router),
+        : loop(l), options(std::move(o)), router(backend, options.router, options.devices),
           host{loop, router, options, [this](detail::Connection* c) { drop(c); }} {
         policy.daemon_uid = ::geteuid();
         policy.group = options.socket_group;
@@ -99,5 +99,6 @@ Server::~Server() {
 
 std::size_t Server::connection_count() const { return impl_->connections.size() - impl_->refusing; }
 const Router& Server::router() const { return impl_->router; }
+void Server::set_device_backend(DeviceBackend* devices) { impl_->router.set_device_backend(devices); }
 
 }  // namespace gaffer::api

@@ -17,11 +17,11 @@ enum ExitCode : int {
     exit_usage = 1,           // bad command line
     exit_unreachable = 2,     // the daemon's socket cannot be reached
     exit_not_found = 3,       // 404
-    exit_invalid = 4,         // 400 and other 4xx input errors; a local file that is not JSON
+    exit_invalid = 4,         // 400 and other 4xx input errors (not 409); a local file that is not JSON
     exit_busy = 5,            // 429
     exit_invocation_failed = 6,  // the task's invocation ended other than ok
     exit_denied = 7,          // 403
-    exit_server_error = 8,    // any other failure reported by the daemon
+    exit_server_error = 8,    // 409, 5xx, any other failure reported by the daemon
 };
 
 // Parses the command line, runs the command, prints, and returns the exit code.

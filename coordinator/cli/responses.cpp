@@ -15,6 +15,8 @@ int exit_code_for(const http::Response& response) {
     if (s == 404) return exit_not_found;
     if (s == 403) return exit_denied;
     if (s == 429) return exit_busy;
+    // A conflict is the daemon's state refusing the request, not bad input (docs/cli.md).
+    if (s == 409) return exit_server_error;
     if (s >= 400 && s < 500) return exit_invalid;
     return exit_server_error;
 }

@@ -5,6 +5,7 @@
 
 #include "coordinator/cli/cli.hpp"
 #include "coordinator/cli/detail/commands.hpp"
+#include "coordinator/cli/detail/device_cli.hpp"
 #include "gaffer_build_config.hpp"
 
 namespace gaffer::cli {
@@ -73,6 +74,9 @@ int run(int argc, char** argv) {
     leaf(env, "list", "list live environments")->callback([&] { action = [&] { return env_list(g); }; });
 
     leaf(&app, "status", "show the daemon's status")->callback([&] { action = [&] { return status(g); }; });
+
+    DeviceCli device_args;
+    add_device_commands(app, g, device_args, action);
 
     try {
         app.parse(argc, argv);

@@ -11,6 +11,9 @@ nlohmann::json to_json(const TaskView& task, bool with_manifest);
 nlohmann::json to_json(const InvocationView& invocation);
 nlohmann::json to_json(const EnvironmentView& environment);
 nlohmann::json to_json(const StatusView& status);
+nlohmann::json to_json(const DeviceView& device);
+nlohmann::json to_json(const Credentials& credentials);
+nlohmann::json to_json(const RouteView& route);
 
 // Never throws on invalid UTF-8 from a task's output: bad bytes become U+FFFD.
 std::string dump(const nlohmann::json& value);

@@ -13,6 +13,7 @@ namespace gaffer::api::detail {
 
 struct RouteContext {
     Backend& backend;
+    DeviceBackend* devices;  // nullptr: the device routes answer 503
     const RouterOptions& options;
     const http::Request& request;
     std::vector<std::string_view> segments;  // of request.path, without empty ends
@@ -30,6 +31,9 @@ http::Response show_invocation(RouteContext& ctx, std::string_view id);
 http::Response list_environments(RouteContext& ctx);
 // Answers through `respond`: later for a synchronous invocation.
 void invoke(RouteContext& ctx, std::string_view name, Router::Respond respond);
+
+// 405 with an Allow header listing `allowed`.
+http::Response method_not_allowed(const RouteContext& ctx, std::string_view allowed);
 
 bool valid_task_name(std::string_view name);  // the manifest's rule for names
 bool valid_invocation_id(std::string_view id);

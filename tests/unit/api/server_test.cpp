@@ -12,6 +12,7 @@
 
 #include "coordinator/loop/loop.hpp"
 #include "fake_backend.hpp"
+#include "fake_devices.hpp"
 
 using namespace gaffer;
 using namespace std::chrono_literals;
@@ -302,3 +303,36 @@ TEST_CASE("server: peers outside root, the daemon's uid and the socket group get
         CHECK(code_as_nobody("--groups=4242") == "200");
     });
 }
+
+TEST_CASE("server: an async device call keeps the connection open and answers in order") {
+    TempDir dir;
+    api::test::FakeBackend backend;
+    api::test::FakeDevices devices;
+    devices.hold_async = true;
+    auto options = options_in(dir);
+    options.devices = &devices;
+    loop::Loop loop;
+    auto server = api::Server::start(loop, backend, options);
+    REQUIRE(server);
+    loop::Timer completer(loop);
+    completer.start(30ms, [&] { devices.complete_held(); }, 30ms);
+    std::optional<http::Response> added, routes;
+    std::thread thread([&] {
+        Client c(options.socket_path);
+        if (c.send(request("POST", "/v1/devices", R"({"thing": "s1"})") + request("GET", "/v1/routes"))) {
+            added = c.receive();
+            routes = c.receive();
+        }
+        loop.post([&] { loop.stop(); });
+    });
+    loop.run();
+    thread.join();
+    server->reset();
+    REQUIRE(added);
+    CHECK(added->status == 201);
+    CHECK(added->body.find("\"password\":\"pw-s1\"") != std::string::npos);
+    REQUIRE(routes);
+    CHECK(routes->status == 200);
+    CHECK(devices.devices.count("s1") == 1);
+}
+
