@@ -100,7 +100,7 @@ PahoLink::~PahoLink() {
 }
 
 void PahoLink::set_handlers(OnMessage on_message, OnConnection on_connection) {
-    on_message_ = std::move(on_message);
+    on_message_ = on_message ? std::make_shared<const OnMessage>(std::move(on_message)) : nullptr;
     on_connection_ = std::move(on_connection);
 }
 
@@ -136,7 +136,9 @@ void PahoLink::on_event(Event& event) {
         [this](auto& e) {
             using T = std::decay_t<decltype(e)>;
             if constexpr (std::is_same_v<T, Arrived>) {
-                if (on_message_) on_message_(std::move(e.message));
+                // A copy of the pointer: the handler may destroy the link, and with it
+                // the std::function that is running.
+                if (auto handler = on_message_) (*handler)(std::move(e.message));
             } else if constexpr (std::is_same_v<T, Connected>) {
                 on_connected(e);
             } else if constexpr (std::is_same_v<T, ConnectFailed>) {
@@ -160,7 +162,7 @@ void PahoLink::on_connected(const Connected& event) {
     // Paho C 1.3.12 reports one connect's success twice: only the first counts.
     if (event.attempt != attempt_) return;
     if (state_ == State::stopping) {
-        begin_disconnect();
+        if (!std::exchange(disconnecting_, true)) begin_disconnect();
         return;
     }
     if (state_ != State::connecting) return;
@@ -231,6 +233,7 @@ void PahoLink::stop(std::function<void()> stopped) {
     switch (state_) {
         case State::connected:
             state_ = State::stopping;
+            disconnecting_ = true;
             begin_disconnect();
             break;
         case State::connecting:

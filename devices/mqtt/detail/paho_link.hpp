@@ -76,7 +76,7 @@ private:
     ::mqtt::connect_options connect_options_;
     loop::Timer retry_timer_;
     Backoff backoff_;
-    OnMessage on_message_;
+    std::shared_ptr<const OnMessage> on_message_;
     OnConnection on_connection_;
     std::function<void()> stopped_;
 
@@ -90,6 +90,7 @@ private:
     std::size_t unacknowledged_ = 0;  // InPaho entries with acknowledged == true
     std::size_t window_ = 1;          // min(max_inflight, broker's Receive Maximum)
     bool notify_stopped_ = false;     // stop() found the link connected
+    bool disconnecting_ = false;      // our DISCONNECT is on its way
     // Expires with the link: callbacks that may destroy it are checked against a weak copy.
     std::shared_ptr<int> life_ = std::make_shared<int>(0);
 };

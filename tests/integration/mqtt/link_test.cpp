@@ -225,4 +225,26 @@ TEST_CASE("destroying the link with traffic in flight is clean") {
     CHECK(ignored.connects() == 0);
 }
 
+TEST_CASE("a handler may destroy the link that calls it") {
+    Broker broker;
+    broker.start();
+    loop::Loop loop;
+    auto options = options_for(broker.uri(), "selfdestruct");
+    options.no_local = false;
+    auto made = make_paho_link(loop, options);
+    REQUIRE(made);
+    std::unique_ptr<Link> link = std::move(*made);
+    int messages = 0;
+    bool up = false;
+    link->set_handlers([&](Message) { ++messages; link.reset(); },
+                       [&](bool connected, std::string) { up = connected; });
+    link->start();
+    REQUIRE(link->subscribe("self/#", 0));
+    REQUIRE(run_until(loop, 5s, [&] { return up; }));
+    for (int i = 0; i < 50; ++i) link->publish(Message{"self/x", "boom", 0, false}, nullptr);
+    REQUIRE(run_until(loop, 5s, [&] { return link == nullptr; }));
+    run_for(loop, 200ms);
+    CHECK(messages == 1);  // nothing after the link was gone
+}
+
 }  // TEST_SUITE
