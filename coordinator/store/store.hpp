@@ -12,7 +12,7 @@
 //
 // Errors: io for any failing SQLite call (the message names the operation, SQLite's
 // message and the file); invalid for bad arguments and for a file this build cannot use;
-// not_found / conflict where the calls below say so.
+// not_found / conflict / busy where the calls below say so.
 #pragma once
 
 #include <cstddef>
