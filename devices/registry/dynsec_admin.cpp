@@ -1,4 +1,5 @@
 // DynsecAdmin: dynsec command batches over MQTT, matched to their answers by correlationData.
+#include <charconv>
 #include <map>
 
 #include "devices/registry/registry.hpp"
@@ -64,12 +65,16 @@ struct DynsecAdmin::Impl {
         auto rest = correlation.substr(nonce.size() + 1);
         auto colon = rest.find(':');
         if (colon == std::string_view::npos) return std::nullopt;
-        try {
-            return std::make_pair(std::stoull(std::string(rest.substr(0, colon))),
-                                  static_cast<std::size_t>(std::stoull(std::string(rest.substr(colon + 1)))));
-        } catch (const std::exception&) {
+        std::uint64_t id = 0;
+        std::size_t index = 0;
+        auto id_text = rest.substr(0, colon), index_text = rest.substr(colon + 1);
+        auto [id_end, id_err] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+        auto [ix_end, ix_err] =
+            std::from_chars(index_text.data(), index_text.data() + index_text.size(), index);
+        if (id_err != std::errc() || ix_err != std::errc() || id_end != id_text.data() + id_text.size() ||
+            ix_end != index_text.data() + index_text.size())
             return std::nullopt;
-        }
+        return std::make_pair(id, index);
     }
 };
 

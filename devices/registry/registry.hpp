@@ -312,9 +312,8 @@ public:
     void on_presence(const PresenceEvent& event);
     std::optional<Presence> presence(std::string_view thing) const;  // nullopt: unknown
 
-    struct Impl;
-
 private:
+    struct Impl;  // detail/registry_impl.hpp
     std::unique_ptr<Impl> impl_;
 };
 
