@@ -70,7 +70,8 @@ base::Result<std::unique_ptr<EnvironmentManager>> EnvironmentManager::open(loop:
 
 EnvironmentManager::EnvironmentManager(loop::Loop& loop, EnvironmentSettings settings, CgroupTree tree)
     : loop_(loop), settings_(std::move(settings)), tree_(std::move(tree)) {
-    pool_ = std::make_unique<detail::WarmPool>(loop_, tree_, settings_.init_path, settings_.init_pool_size,
+    pool_ = std::make_unique<detail::WarmPool>(loop_, tree_, settings_.cgroup_parent, settings_.use_libcgroup,
+                                               settings_.init_path, settings_.init_pool_size,
                                                [this](std::string_view line) { log(0, "warning", line); });
 }
 

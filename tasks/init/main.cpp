@@ -136,8 +136,8 @@ bool read_cgroups(int fd, std::vector<std::string>& procs_files, std::string& re
 }
 
 // The outer process's part of a launch: follow PID 1 into the task's cgroups (so nothing of
-// the environment stays in the pool's or gafferd's cgroup) and into its mount namespace,
-// then detach the old root once PID 1 has pivoted: the unmount's RCU wait then delays
+// the environment stays in the pool's or gafferd's cgroup) and, once PID 1 has pivoted,
+// into its mount namespace to detach the old root there: the unmount's RCU wait then delays
 // neither PID 1 nor the task, and costs no extra process. A failure reaches gafferd as a
 // log line; the old root stays unreachable to the task regardless (see build_root).
 void follow_pid1(base::Fd from_pid1, pid_t child, init::Control& control) {
@@ -145,12 +145,6 @@ void follow_pid1(base::Fd from_pid1, pid_t child, init::Control& control) {
     std::string rest;
     if (!read_cgroups(from_pid1.get(), procs_files, rest)) return;
     if (auto r = enter_cgroups(procs_files); !r) control.log("error", "gaffer-init: " + r.error().message);
-    const std::string ns_path = "/proc/" + std::to_string(child) + "/ns/mnt";
-    base::Fd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!ns || ::setns(ns.get(), CLONE_NEWNS) != 0) {
-        control.log("error", "gaffer-init: cannot join PID 1's mount namespace " + ns_path + ": " + std::strerror(errno));
-        return;
-    }
     if (rest.empty()) {
         char byte = 0;
         ssize_t n;
@@ -158,6 +152,13 @@ void follow_pid1(base::Fd from_pid1, pid_t child, init::Control& control) {
             n = ::read(from_pid1.get(), &byte, 1);
         } while (n < 0 && errno == EINTR);
         if (n != 1) return;  // PID 1 failed before pivoting
+    }
+    const std::string ns_path = "/proc/" + std::to_string(child) + "/ns/mnt";
+    base::Fd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns && errno == ENOENT) return;  // PID 1 has exited already: the namespace is gone
+    if (!ns || ::setns(ns.get(), CLONE_NEWNS) != 0) {
+        control.log("error", "gaffer-init: cannot join PID 1's mount namespace " + ns_path + ": " + std::strerror(errno));
+        return;
     }
     if (auto r = init::detach_old_root(); !r) control.log("error", "gaffer-init: " + r.error().message);
 }

@@ -1,0 +1,169 @@
+// Private to gaffer::environment: the warm pool of gaffer-init processes.
+//
+// Starting gaffer-init costs gafferd a fork of the whole daemon (libuv's uv_spawn) and
+// gaffer-init its exec, its start-up page faults, three namespaces and the fork of PID 1,
+// none of which depends on the task. The pool does that ahead of time: it keeps `size`
+// gaffer-init processes waiting for their launch frame (see tasks/init/main.cpp), hands one
+// out per environment and starts its replacement on the next loop turn, after the start
+// that took it. A waiting process holds nothing of any task: it is specialised only by the
+// launch frame, once, and each one serves one environment.
+//
+// Threading: loop thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coordinator/base/base.hpp"
+#include "tasks/environment/environment.hpp"
+
+namespace gaffer::loop {
+class Loop;
+class Process;
+class Stream;
+class Timer;
+}  // namespace gaffer::loop
+
+namespace gaffer::environment::detail {
+
+// Where a gaffer-init's exit goes. The owner of the process (the pool while it waits, then
+// its environment) sets `fn`; the exit is dropped while it is empty.
+struct ExitRoute {
+    std::function<void(std::int64_t exit_status, int term_signal)> fn;
+};
+
+// One started gaffer-init that has no task yet.
+struct InitProcess {
+    pid_t pid = -1;
+    std::unique_ptr<loop::Process> process;  // null for fakes in unit tests
+    std::unique_ptr<loop::Stream> stream;    // gafferd's end of fd 3, not read from yet
+    std::shared_ptr<ExitRoute> exit_route = std::make_shared<ExitRoute>();
+
+    InitProcess();
+    InitProcess(InitProcess&&) noexcept;
+    InitProcess& operator=(InitProcess&&) noexcept;
+    ~InitProcess();  // does not kill (see loop::Process); the route stops mattering
+};
+
+// Starts gaffer-init processes. A port, so the pool's rules are tested with fakes.
+class InitLauncher {
+public:
+    virtual ~InitLauncher() = default;
+    // pooled: the process is going to wait in the pool, in the pool's cgroup; otherwise it
+    // gets its launch frame at once and waits in gafferd's cgroup for the few moments until
+    // then. Errors: io (socketpair, spawn), with the program's path in the message.
+    virtual base::Result<InitProcess> launch(bool pooled) = 0;
+    // True once the process has exited, even when its exit has not been reported yet.
+    virtual bool has_exited(const InitProcess& init) = 0;
+    // SIGKILL; its PID 1 follows (PR_SET_PDEATHSIG), and the stream is closed.
+    virtual void kill(InitProcess& init) = 0;
+};
+
+// The real launcher: loop::Process (uv_spawn) with fd 3 = one end of a socketpair and, for
+// pooled processes, `--pool-cgroup FILE` per cgroup.procs file of the pool's cgroup.
+class SpawnLauncher final : public InitLauncher {
+public:
+    SpawnLauncher(loop::Loop& loop, std::string init_path, std::vector<std::string> pool_procs_files)
+        : loop_(loop), init_path_(std::move(init_path)), pool_procs_files_(std::move(pool_procs_files)) {}
+    base::Result<InitProcess> launch(bool pooled) override;
+    bool has_exited(const InitProcess& init) override;
+    void kill(InitProcess& init) override;
+
+private:
+    loop::Loop& loop_;
+    std::string init_path_;
+    std::vector<std::string> pool_procs_files_;
+};
+
+struct InitPoolOptions {
+    std::size_t size = 2;  // processes kept waiting; 0: none (every take() launches)
+    // After a launch failed or a waiting process died: wait this long before starting
+    // another, so that a broken gaffer-init does not turn into a fork loop.
+    base::Duration retry_after = std::chrono::seconds(1);
+    std::function<void(std::string_view warning)> on_warning;  // empty: dropped
+};
+
+class InitPool {
+public:
+    // Starts filling on the next loop turn (not inside the constructor).
+    InitPool(loop::Loop& loop, InitLauncher& launcher, InitPoolOptions options);
+    // Kills every waiting process; their exits are dropped (libuv still reaps them).
+    ~InitPool();
+    InitPool(const InitPool&) = delete;
+    InitPool& operator=(const InitPool&) = delete;
+
+    // The oldest waiting process that is still alive, or else one launched now. The
+    // returned process's exit route is empty. Schedules the refill for the next loop turn.
+    // Errors: those of InitLauncher::launch.
+    base::Result<InitProcess> take();
+
+    std::size_t waiting() const { return waiting_.size(); }
+    std::size_t size() const { return options_.size; }
+    // Launches until `size` processes wait, or a launch fails (then retries later).
+    void fill();
+
+private:
+    struct Member {
+        std::uint64_t serial = 0;
+        InitProcess init;
+    };
+    void schedule_fill(base::Duration after);
+    void on_member_exit(std::uint64_t serial, std::int64_t status, int signal);
+    void warn(std::string_view text) const;
+
+    loop::Loop& loop_;
+    InitLauncher& launcher_;
+    InitPoolOptions options_;
+    std::deque<Member> waiting_;
+    std::uint64_t next_serial_ = 1;
+    std::unique_ptr<loop::Timer> refill_;
+    bool backing_off_ = false;  // the refill timer is a retry_after wait
+};
+
+// What the EnvironmentManager holds: the pool's cgroup, the real launcher and the pool.
+// Waiting processes live in their own cgroup, <own>/<parent>.pool/waiting (one directory
+// per hierarchy): beside the environments' <parent>, never in gafferd's own cgroup. The
+// launch frame moves both of an environment's processes into its cgroup. Memory they
+// touched while they waited stays charged to the pool's cgroup (cgroup charges do not
+// move with a process): a few hundred KB each, never the task's.
+class WarmPool {
+public:
+    // size 0, or a pool cgroup that cannot be made (reported through on_warning): no
+    // pool; take() launches every time. Pool processes a crashed daemon left behind are
+    // killed here.
+    WarmPool(loop::Loop& loop, const CgroupTree& tree, const std::string& parent, bool use_libcgroup,
+             const std::string& init_path, std::size_t size, std::function<void(std::string_view)> on_warning);
+    // Kills the waiting processes and removes the pool's cgroups, synchronously.
+    ~WarmPool();
+    WarmPool(const WarmPool&) = delete;
+    WarmPool& operator=(const WarmPool&) = delete;
+
+    base::Result<InitProcess> take() { return pool_->take(); }
+    std::size_t waiting() const { return pool_->waiting(); }
+
+private:
+    base::Result<void> open_cgroup(const CgroupTree& tree, const std::string& parent, bool use_libcgroup,
+                                   std::size_t size);
+
+    std::optional<CgroupTree> tree_;
+    std::optional<Cgroup> cgroup_;
+    std::unique_ptr<SpawnLauncher> launcher_;
+    std::unique_ptr<InitPool> pool_;
+    std::function<void(std::string_view)> on_warning_;
+};
+
+// The pool's cgroup parent, beside the environments' one (the scheduler's tests and tools
+// expect only environments below that).
+inline std::string pool_parent(const std::string& parent) { return parent + ".pool"; }
+// The most processes a pool keeps waiting.
+inline constexpr std::size_t kMaxInitPool = 16;
+
+}  // namespace gaffer::environment::detail

@@ -1,0 +1,87 @@
+#include "tasks/environment/detail/init_pool.hpp"
+
+#include "coordinator/loop/loop.hpp"
+
+namespace gaffer::environment::detail {
+
+InitProcess::InitProcess() = default;
+InitProcess::InitProcess(InitProcess&&) noexcept = default;
+InitProcess& InitProcess::operator=(InitProcess&&) noexcept = default;
+InitProcess::~InitProcess() = default;
+
+InitPool::InitPool(loop::Loop& loop, InitLauncher& launcher, InitPoolOptions options)
+    : loop_(loop), launcher_(launcher), options_(std::move(options)),
+      refill_(std::make_unique<loop::Timer>(loop)) {
+    if (options_.size > 0) schedule_fill(base::Duration::zero());
+}
+
+InitPool::~InitPool() {
+    refill_.reset();
+    for (auto& member : waiting_) {
+        member.init.exit_route->fn = nullptr;
+        launcher_.kill(member.init);
+    }
+}
+
+void InitPool::warn(std::string_view text) const {
+    if (options_.on_warning) options_.on_warning(text);
+}
+
+void InitPool::schedule_fill(base::Duration after) {
+    backing_off_ = after > base::Duration::zero();
+    refill_->start(after, [this] {
+        backing_off_ = false;
+        fill();
+    });
+}
+
+base::Result<InitProcess> InitPool::take() {
+    while (!waiting_.empty()) {
+        Member member = std::move(waiting_.front());
+        waiting_.pop_front();
+        member.init.exit_route->fn = nullptr;
+        if (launcher_.has_exited(member.init)) {
+            // Died while waiting and libuv has not reaped it yet: its exit would end the
+            // environment at once, so it is not handed out.
+            launcher_.kill(member.init);
+            warn("a waiting gaffer-init of the warm pool has exited; starting another later");
+            schedule_fill(options_.retry_after);
+            continue;
+        }
+        if (!backing_off_) schedule_fill(base::Duration::zero());
+        return std::move(member.init);
+    }
+    if (options_.size > 0 && !backing_off_) schedule_fill(base::Duration::zero());
+    return launcher_.launch(false);
+}
+
+void InitPool::fill() {
+    if (waiting_.size() >= options_.size) return;
+    auto init = launcher_.launch(true);
+    if (!init) {
+        warn("warm pool: " + init.error().message + "; retrying later");
+        schedule_fill(options_.retry_after);
+        return;
+    }
+    Member member{next_serial_++, std::move(*init)};
+    member.init.exit_route->fn = [this, serial = member.serial](std::int64_t status, int signal) {
+        on_member_exit(serial, status, signal);
+    };
+    waiting_.push_back(std::move(member));
+    // One launch per loop turn: each blocks the loop for a fork and an exec, and whatever
+    // I/O is ready (an environment's result, say) should not wait for several of them.
+    if (waiting_.size() < options_.size) schedule_fill(base::Duration::zero());
+}
+
+void InitPool::on_member_exit(std::uint64_t serial, std::int64_t status, int signal) {
+    for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
+        if (it->serial != serial) continue;
+        waiting_.erase(it);
+        warn("a waiting gaffer-init of the warm pool exited (status " + std::to_string(status) + ", signal " +
+             std::to_string(signal) + "); starting another later");
+        schedule_fill(options_.retry_after);
+        return;
+    }
+}
+
+}  // namespace gaffer::environment::detail
