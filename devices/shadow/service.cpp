@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "devices/shadow/detail/document.hpp"
+#include "devices/shadow/detail/document_cache.hpp"
 #include "devices/shadow/detail/messages.hpp"
 #include "devices/shadow/shadow.hpp"
 
@@ -111,7 +112,12 @@ std::optional<std::int64_t> expected_version(const Json& request) {
 }  // namespace
 
 Service::Service(Store& store, const WallClock& clock, Limits limits)
-    : store_(store), clock_(clock), limits_(limits) {}
+    : store_(store),
+      clock_(clock),
+      limits_(limits),
+      cache_(std::make_unique<detail::DocumentCache>(limits.cached_documents)) {}
+
+Service::~Service() = default;
 
 Reply Service::reject(const Key& key, std::string_view op, int code, std::string_view message,
                       const std::string& token, bool mqtt) const {
@@ -201,6 +207,7 @@ Reply Service::do_remove(const Key& key, const std::string& token, bool mqtt) {
         return reject(key, "delete", 404, not_found_message(key), token, mqtt);
     }
     const std::int64_t version = (*loaded)->version;
+    cache_->forget(key);
     if (!store_.save(key, Stored{{}, version, true})) {
         return reject(key, "delete", 500, kInternalFailure, token, mqtt);
     }
@@ -241,7 +248,8 @@ Reply Service::do_update(const Key& key, std::string_view payload, bool mqtt) {
 
     detail::Document doc;
     if (existed) {
-        auto parsed = detail::parse_document((*loaded)->document);
+        auto parsed = cache_->take(key, **loaded);
+        if (!parsed) parsed = detail::parse_document((*loaded)->document);
         if (!parsed) return refuse(500, kInternalFailure, token.json);
         doc = std::move(*parsed);
     }
@@ -285,6 +293,7 @@ Reply Service::do_update(const Key& key, std::string_view payload, bool mqtt) {
         {prefix + "/update/documents",
          detail::documents_message(previous, detail::with_version(stored.document, stored.version),
                                    now, token.json)});
+    cache_->put(key, stored, std::move(doc));
     return reply;
 }
 

@@ -3,7 +3,9 @@
 // errors) and a Service that turns one request on a `$aws/things/...` shadow topic into
 // its answer and the publications to make. No MQTT, SQLite or loop: storage is the Store
 // port, time the WallClock port. Single-threaded: call a Service from one thread (the
-// daemon's loop thread); it keeps no state of its own between calls.
+// daemon's loop thread). Between calls it keeps only a bounded cache of parsed documents,
+// each used only for the exact stored text (version, length, hash) it was parsed from,
+// so the Store stays the one source of truth.
 //
 // Semantics follow AWS's "Device Shadow service documents", "Device Shadow MQTT topics",
 // "Interacting with shadows" and "Device Shadow error messages" pages. Where those pages
@@ -44,6 +46,14 @@
 //    bytes. Unparsable get/delete payloads are ignored.
 //  - 404 for a missing shadow reads "No shadow exists with name: <name>", <name> being
 //    the shadow name, or the thing name for the classic shadow.
+//  - Payloads nesting brackets more than 64 deep are refused with the nesting error
+//    before they are parsed. Invalid UTF-8 is 415 "Unsupported documented encoding;
+//    supported encoding is UTF-8" (AWS's wording).
+//  - Documents are re-serialised compactly with object keys sorted: "the request's state
+//    as sent" in /update/accepted is the same JSON value, not the same bytes. For
+//    `"state": null` its metadata gives both sections one timestamp.
+//  - Key names are checked on every call; an invalid one (possible only through the
+//    local API) is 400 "Invalid thing name" / "Invalid shadow name" (gafferd's own).
 //  - The local-API calls (get/update/remove) answer in the body and publish no rejection
 //    (AWS's REST behaviour); an accepted update or delete still publishes its accepted,
 //    delta and documents messages so devices hear about it.
@@ -51,6 +61,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +70,10 @@
 #include "coordinator/base/base.hpp"
 
 namespace gaffer::shadow {
+
+namespace detail {
+class DocumentCache;
+}
 
 // A shadow: its thing and its name; name "" is the classic (unnamed) shadow.
 struct Key {
@@ -140,12 +155,16 @@ struct Limits {
     std::size_t max_depth = 6;              // levels in desired / reported (400)
     std::size_t max_client_token = 64;      // bytes (400)
     std::size_t max_request_bytes = 131072; // whole payload, checked before parsing (413)
+    std::size_t cached_documents = 64;      // parsed documents kept between updates; 0: none
 };
 
 class Service {
 public:
     // Keeps references to store and clock: both must outlive the Service.
     Service(Store& store, const WallClock& clock, Limits limits = {});
+    ~Service();
+    Service(const Service&) = delete;
+    Service& operator=(const Service&) = delete;
 
     // A request from MQTT. publications start with the answer on <prefix>/<op>/accepted
     // or <prefix>/<op>/rejected (its payload is also the body), followed, for an
@@ -174,6 +193,7 @@ private:
     Store& store_;
     const WallClock& clock_;
     Limits limits_;
+    std::unique_ptr<detail::DocumentCache> cache_;
 };
 
 }  // namespace gaffer::shadow
