@@ -1,0 +1,442 @@
+"""Devices end to end: a real mosquitto with dynamic security (tests/integration/support),
+a real gafferd connected to it as the broker's privileged client (the daemon harness in
+tests/integration/daemon, with [broker] and [devices] added to its config), and real MQTT 5
+clients (Debian's paho-mqtt 1.6.1) that connect with the credentials `gaffer device add`
+prints. Written from the issue and docs/devices.md, docs/api.md, docs/cli.md and
+docs/task-devices-api.md, not from the implementation."""
+import json
+import os
+import re
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+
+import harness  # noqa: E402
+from harness import EXAMPLES, DaemonTestCase, describe, wait_for  # noqa: E402,F401
+from mosquitto import Broker  # noqa: E402
+
+import paho.mqtt.client as mqtt  # noqa: E402
+from paho.mqtt.packettypes import PacketTypes  # noqa: E402
+from paho.mqtt.properties import Properties  # noqa: E402
+
+NOT_AUTHORIZED = 0x87
+
+
+# ---- the daemon with a broker --------------------------------------------------------------
+
+class DeviceDaemon(harness.Daemon):
+    """harness.Daemon plus `[broker]` (pointing at `broker`, with its admin password in a
+    root-only file) and `[devices]`."""
+
+    def __init__(self, root, broker, devices=None, broker_options=None, **sections):
+        super().__init__(root, **sections)
+        self.broker = broker
+        secret = os.path.join(root, "broker-admin.secret")
+        with open(secret, "w") as f:
+            f.write(broker.admin_password + "\n")
+        os.chmod(secret, 0o600)
+        options = {"uri": broker.uri, "username": broker.admin_user, "password_file": secret,
+                   "reconnect_min": "50ms", "reconnect_max": "500ms"}
+        options.update(broker_options or {})
+        with open(self.config_path, "a") as f:
+            for name, values in (("broker", options), ("devices", devices or {})):
+                f.write("[%s]\n" % name)
+                for key, value in values.items():
+                    f.write("%s = %s\n" % (key, harness._toml_value(value)))
+                f.write("\n")
+
+    def log_text(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except (OSError, TypeError):
+            return ""
+
+    def metrics(self):
+        """{'name{labels}': value} from /metrics."""
+        r = self.request("GET", "/metrics")
+        if r.status != 200:
+            raise AssertionError("GET /metrics: %r" % r)
+        values = {}
+        for line in r.text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            key, _, value = line.rpartition(" ")
+            try:
+                values[key] = float(value)
+            except ValueError:
+                pass
+        return values
+
+    def metric(self, name, default=None):
+        return self.metrics().get(name, default)
+
+    def metric_sum(self, prefix):
+        """Sum of every series of a family (any labels)."""
+        return sum(v for k, v in self.metrics().items()
+                   if k == prefix or k.startswith(prefix + "{"))
+
+    def wait_broker_connected(self, timeout=15):
+        wait_for(lambda: self.metric("gaffer_mqtt_connected") == 1, timeout, 0.05,
+                 "gafferd to connect to the broker\n" + self.log_tail())
+
+    # -- devices through the CLI
+    def add_device(self, thing, *options):
+        result = self.cli("--json", "device", "add", thing, *options)
+        if result.returncode != 0:
+            raise AssertionError("device add %s: %s\n%s" % (thing, describe(result), self.log_tail()))
+        return json.loads(result.stdout)
+
+    def add_route(self, source, topic_filter, target):
+        result = self.cli("--json", "route", "add", source, topic_filter, target)
+        if result.returncode != 0:
+            raise AssertionError("route add %s %s %s: %s\n%s"
+                                 % (source, topic_filter, target, describe(result), self.log_tail()))
+        return json.loads(result.stdout)
+
+    def remove_route(self, route_id):
+        result = self.cli("route", "remove", str(route_id))
+        if result.returncode != 0:
+            raise AssertionError("route remove %s: %s" % (route_id, describe(result)))
+
+    def device(self, thing):
+        r = self.request("GET", "/v1/devices/" + thing)
+        return r.json() if r.status == 200 else None
+
+
+# ---- MQTT clients ---------------------------------------------------------------------------
+
+class Client:
+    """One MQTT 5 connection (paho in its own network thread) that records every message,
+    SUBACK and disconnect. No automatic reconnect unless `auto_reconnect`."""
+
+    def __init__(self, port, client_id, username=None, password=None, auto_reconnect=False,
+                 clean_start=True, session_expiry=None):
+        self.port = port
+        self.client_id = client_id
+        self.clean_start = clean_start
+        self.session_expiry = session_expiry
+        self.cond = threading.Condition()
+        self.messages = []          # (topic, payload bytes, qos, retain)
+        self.subacks = {}           # mid -> [reason code values]
+        self.connack = None         # reason code value of the last CONNACK
+        self.connected = False
+        self.disconnects = 0
+        self.client = mqtt.Client(client_id=client_id, protocol=mqtt.MQTTv5,
+                                  reconnect_on_failure=auto_reconnect)
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        self.client.reconnect_delay_set(0.05, 0.5)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+        self.started = False
+
+    # callbacks (paho's thread)
+    def _on_connect(self, client, userdata, flags, rc, properties=None):
+        with self.cond:
+            self.connack = rc.value if hasattr(rc, "value") else int(rc)
+            self.connected = self.connack == 0
+            self.cond.notify_all()
+
+    def _on_disconnect(self, client, userdata, rc, properties=None):
+        with self.cond:
+            self.connected = False
+            self.disconnects += 1
+            self.cond.notify_all()
+
+    def _on_message(self, client, userdata, message):
+        with self.cond:
+            self.messages.append((message.topic, message.payload, message.qos, message.retain))
+            self.cond.notify_all()
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties=None):
+        with self.cond:
+            self.subacks[mid] = [getattr(rc, "value", rc) for rc in reason_codes]
+            self.cond.notify_all()
+
+    def _wait(self, predicate, timeout):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                value = predicate()
+                if value:
+                    return value
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return value
+                self.cond.wait(left)
+
+    def connect(self, timeout=5):
+        """Returns the CONNACK reason code (0: accepted), or None if none came."""
+        with self.cond:
+            self.connack = None
+        properties = None
+        if self.session_expiry is not None:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = self.session_expiry
+        try:
+            self.client.connect("127.0.0.1", self.port, keepalive=30,
+                                clean_start=self.clean_start, properties=properties)
+        except OSError:
+            return None
+        if not self.started:
+            self.client.loop_start()
+            self.started = True
+        self._wait(lambda: self.connack is not None, timeout)
+        return self.connack
+
+    def wait_connected(self, timeout=10):
+        return self._wait(lambda: self.connected, timeout)
+
+    def wait_disconnected(self, timeout=5):
+        return self._wait(lambda: not self.connected, timeout) is not False and not self.connected
+
+    def subscribe(self, topic_filter, qos=1, timeout=5):
+        """Returns the SUBACK reason code (0/1/2 granted QoS, >= 0x80 refused)."""
+        result, mid = self.client.subscribe(topic_filter, qos)
+        if result != mqtt.MQTT_ERR_SUCCESS:
+            raise AssertionError("subscribe %s: paho error %d" % (topic_filter, result))
+        codes = self._wait(lambda: self.subacks.get(mid), timeout)
+        if not codes:
+            raise AssertionError("no SUBACK for %s within %ss" % (topic_filter, timeout))
+        return codes[0]
+
+    def publish(self, topic, payload, qos=1, timeout=5):
+        """Publishes; for QoS 1 waits for the PUBACK. Returns True when it was acknowledged."""
+        if isinstance(payload, (dict, list)):
+            payload = json.dumps(payload)
+        info = self.client.publish(topic, payload, qos)
+        if qos == 0:
+            return info.rc == mqtt.MQTT_ERR_SUCCESS
+        try:
+            info.wait_for_publish(timeout)
+        except (RuntimeError, ValueError):
+            return False
+        return info.is_published()
+
+    def publish_async(self, topic, payload, qos=1):
+        return self.client.publish(topic, payload, qos)
+
+    # received messages
+    def received(self, topic=None):
+        with self.cond:
+            return [m for m in self.messages if topic is None or m[0] == topic]
+
+    def wait_message(self, topic, timeout=5, predicate=None, what=None):
+        """The first message on `topic` (that satisfies predicate) as (topic, payload, qos,
+        retain); raises on timeout."""
+        def find():
+            for m in self.messages:
+                if m[0] == topic and (predicate is None or predicate(m)):
+                    return m
+            return None
+        found = self._wait(find, timeout)
+        if not found:
+            raise AssertionError("no message on %s within %ss (%s); got: %r"
+                                 % (topic, timeout, what or "", self.received()[-10:]))
+        return found
+
+    def wait_json(self, topic, timeout=5, predicate=None, what=None):
+        """The first JSON message on topic whose document satisfies predicate."""
+        def match(m):
+            try:
+                doc = json.loads(m[1])
+            except ValueError:
+                return False
+            return predicate is None or predicate(doc)
+        return json.loads(self.wait_message(topic, timeout, match, what)[1])
+
+    def clear(self):
+        with self.cond:
+            self.messages.clear()
+
+    def close(self):
+        try:
+            self.client.disconnect()
+        except Exception:  # noqa: BLE001 - closing a connection that may be gone already
+            pass
+        if self.started:
+            self.client.loop_stop()
+            self.started = False
+
+
+# ---- tasks ---------------------------------------------------------------------------------
+
+# A Lambda handler for the device tests. It prints every event to its log (one line,
+# "EVENT <json>"), so a test can see what routed invocations it got. An event
+# {"actions": [...]} makes it call the runtime API extension and return every answer;
+# a routed device message whose JSON payload has "reply_to" makes it publish the whole
+# event it got on that topic at QoS 1.
+HANDLER = r'''
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+
+API = "http://" + os.environ["GAFFER_RUNTIME_API"] + "/gaffer/v1"
+
+
+def call(method, path, body=None):
+    request = urllib.request.Request(API + path, data=body, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return {"status": response.status, "body": response.read().decode("utf-8", "replace")}
+    except urllib.error.HTTPError as error:
+        return {"status": error.code, "body": error.read().decode("utf-8", "replace")}
+
+
+def act(action):
+    op = action["op"]
+    query = {}
+    if action.get("name") is not None:
+        query["name"] = action["name"]
+    suffix = ("?" + urllib.parse.urlencode(query)) if query else ""
+    if op == "publish":
+        query = action.get("query")
+        if query is None:
+            query = urllib.parse.urlencode({"topic": action["topic"], "qos": action.get("qos", 0)})
+        payload = action["payload"]
+        data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+        return call("POST", "/publish?" + query, data)
+    if op == "shadow_get":
+        return call("GET", "/shadow/" + action["thing"] + suffix)
+    if op == "shadow_update":
+        return call("POST", "/shadow/" + action["thing"] + suffix, json.dumps(action["request"]).encode())
+    if op == "shadow_delete":
+        return call("DELETE", "/shadow/" + action["thing"] + suffix)
+    raise ValueError("unknown op " + op)
+
+
+def handle(event, context):
+    print("EVENT " + json.dumps(event, sort_keys=True), flush=True)
+    if isinstance(event, dict) and "actions" in event:
+        return [act(a) for a in event["actions"]]
+    payload = event.get("payload") if isinstance(event, dict) else None
+    if isinstance(payload, dict) and payload.get("reply_to"):
+        answer = act({"op": "publish", "topic": payload["reply_to"], "qos": 1, "payload": event})
+        print("REPLY " + json.dumps(answer), flush=True)
+        return answer
+    return {"ok": True}
+'''
+
+
+def bootstrap_text():
+    with open(os.path.join(EXAMPLES, "hello-python", "bootstrap.py")) as f:
+        return f.read()
+
+
+EVENT_LINE = re.compile(r"EVENT (\{.*\})\s*$")
+
+
+class DevicesTestCase(DaemonTestCase):
+    """A broker with dynamic security (and `log_dest topic`, as the packaged config has, for
+    presence) and one gafferd connected to it, per class."""
+
+    start_daemon = False
+    devices = {}
+    broker_options = {}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.broker = Broker(dynsec=True, extra_config="log_dest topic\n")
+        cls.addClassCleanup(cls.broker.close)
+        cls.broker.start()
+        cls.daemon = cls.make_device_daemon("d")
+        cls.daemon.start()
+        cls.daemon.wait_broker_connected()
+        cls.tasks_dir = cls.artifact("devices-tasks", {"bootstrap.py": bootstrap_text(),
+                                                       "e2e.py": HANDLER})
+
+    @classmethod
+    def make_device_daemon(cls, name, **sections):
+        sections.setdefault("scheduler", dict(cls.scheduler))
+        sections["scheduler"].setdefault("idle_timeout", "5m")
+        daemon = DeviceDaemon(os.path.join(cls.workspace, name), cls.broker,
+                              devices=cls.devices, broker_options=cls.broker_options, **sections)
+        cls.addClassCleanup(daemon.cleanup)
+        return daemon
+
+    # -- devices and clients
+    def new_device(self, thing, *options):
+        """Registers a device; returns its credentials document."""
+        added = self.daemon.add_device(thing, *options)
+        self.addCleanup(self.daemon.cli, "device", "remove", thing)
+        return added["credentials"]
+
+    def client(self, client_id, username=None, password=None, **options):
+        c = Client(self.broker.port, client_id, username, password, **options)
+        self.addCleanup(c.close)
+        return c
+
+    def device_client(self, credentials, **options):
+        """A connected client with the device's credentials."""
+        c = self.client(credentials["client_id"], credentials["username"], credentials["password"],
+                        **options)
+        code = c.connect()
+        self.assertEqual(code, 0, "device %s could not connect (CONNACK %r)\nbroker log:\n%s"
+                         % (credentials["thing"], code, self.broker.log()[-1500:]))
+        return c
+
+    def observer(self):
+        """The broker's admin account under another client id: sees every non-$ topic."""
+        c = self.client("e2e-observer-%d" % id(self), self.broker.admin_user, self.broker.admin_password)
+        self.assertEqual(c.connect(), 0)
+        return c
+
+    # -- the recording task
+    def add_recorder(self, name, **fields):
+        manifest = self.manifest(name, ["/usr/bin/python3", "/task/bootstrap.py"], self.tasks_dir,
+                                 interface="lambda", handler="e2e.handle", timeout="20s",
+                                 network="none", **fields)
+        self.daemon.add_task(manifest)
+        return name
+
+    def events(self, task, daemon=None):
+        """Every event the recorder task printed, in order."""
+        daemon = daemon or self.daemon
+        found = []
+        for path in (os.path.join(daemon.log_dir, task + ".log"),):
+            try:
+                with open(path, errors="replace") as f:
+                    for line in f:
+                        m = EVENT_LINE.search(line)
+                        if m:
+                            try:
+                                found.append(json.loads(m.group(1)))
+                            except ValueError:
+                                pass
+            except OSError:
+                pass
+        return found
+
+    def routed_events(self, task, daemon=None):
+        return [e for e in self.events(task, daemon) if isinstance(e, dict) and "topic" in e]
+
+    def wait_events(self, task, predicate, timeout=15, what="events", daemon=None):
+        """Waits until predicate(routed events) is truthy; returns the events."""
+        box = {}
+
+        def check():
+            box["events"] = self.routed_events(task, daemon)
+            return predicate(box["events"])
+        try:
+            wait_for(check, timeout, 0.1, what)
+        except AssertionError as error:
+            raise AssertionError("%s\nevents so far: %r\n%s"
+                                 % (error, box.get("events", [])[-10:], (daemon or self.daemon).log_tail(25)))
+        return box["events"]
+
+    def run_actions(self, task, actions, timeout=60):
+        """Invokes the recorder synchronously with actions; returns its list of answers."""
+        r = self.daemon.invoke(task, {"actions": actions}, timeout=timeout)
+        self.assertEqual(r.status, 200, repr(r))
+        self.assertEqual(r.header("X-Gaffer-Status"), "ok", "%r\n%s" % (r, self.daemon.log_tail()))
+        return r.json()

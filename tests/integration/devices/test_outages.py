@@ -1,0 +1,243 @@
+"""Outages: the broker restarting in the middle of traffic (gafferd reconnects and
+resubscribes, no accepted QoS 1 message lost), gafferd stopping while devices publish
+(its persistent session keeps their messages), state that survives a gafferd restart, a
+device added while the broker is down, and a broker that lost its dynamic-security file
+(issue #3; docs/devices.md "The broker connection", "Registry and credentials",
+"Durability, and its one gap")."""
+import json
+import os
+import subprocess
+import threading
+import time
+
+from devices_harness import NOT_AUTHORIZED, DevicesTestCase, describe, wait_for
+from mosquitto import MOSQUITTO_CTRL
+
+
+def seqs(events, prefix):
+    found = set()
+    for e in events:
+        p = e.get("payload")
+        if isinstance(p, dict) and p.get("run") == prefix:
+            found.add(p["seq"])
+    return found
+
+
+class Publisher(threading.Thread):
+    """A device publishing numbered QoS 1 messages one after another, riding out broker
+    outages (paho reconnects); remembers which ones the broker acknowledged."""
+
+    def __init__(self, client, topic, run, count):
+        super().__init__(daemon=True)
+        self.client, self.topic, self.run_id, self.count = client, topic, run, count
+        self.infos = {}
+        self.sent = 0
+        self.stop = False
+
+    def run(self):
+        for seq in range(self.count):
+            if self.stop:
+                return
+            while not self.client.connected and not self.stop:
+                time.sleep(0.01)
+            info = self.client.publish_async(self.topic, json.dumps({"run": self.run_id, "seq": seq}), 1)
+            self.infos[seq] = info
+            try:
+                info.wait_for_publish(1.0)
+            except (RuntimeError, ValueError):
+                pass
+            self.sent = seq + 1
+
+    def acknowledged(self):
+        return {seq for seq, info in self.infos.items() if info.is_published()}
+
+
+class BrokerRestartTest(DevicesTestCase):
+    scheduler = {"queue_limit": 5000}
+
+    def test_broker_restart_mid_traffic_loses_no_acknowledged_message(self):
+        creds = self.new_device("flow-1")
+        dev = self.client(creds["client_id"], creds["username"], creds["password"], auto_reconnect=True)
+        self.assertEqual(dev.connect(), 0)
+        self.add_recorder("flowrec")
+        self.daemon.add_route("device:flow-1", "things/flow-1/seq", "task:flowrec")
+        # Warm the task up, so that the outage, not the first start, is what is measured.
+        self.assertTrue(dev.publish("things/flow-1/seq", json.dumps({"run": "warm", "seq": 0})))
+        self.wait_events("flowrec", lambda evs: seqs(evs, "warm"), 20, "the warm-up message")
+
+        publisher = Publisher(dev, "things/flow-1/seq", "outage", 400)
+        publisher.start()
+        self.addCleanup(setattr, publisher, "stop", True)
+        wait_for(lambda: len(publisher.acknowledged()) >= 120, 30, 0.02, "120 acknowledged messages")
+        restart_at = publisher.sent
+        self.broker.restart(down_seconds=0.5)
+        publisher.join(90)
+        self.assertFalse(publisher.is_alive(), "the publisher did not finish")
+        acked = publisher.acknowledged()
+        after_restart = {s for s in acked if s > restart_at + 5}
+        self.assertGreater(len(after_restart), 50, "the device kept publishing after the restart")
+        self.daemon.wait_broker_connected(15)
+
+        box = {}
+
+        def all_routed():
+            box["seen"] = seqs(self.routed_events("flowrec"), "outage")
+            return acked <= box["seen"]
+        try:
+            wait_for(all_routed, 60, 0.2, "every acknowledged message to invoke the task")
+        except AssertionError:
+            missing = sorted(acked - box.get("seen", set()))
+            self.fail("%d of %d acknowledged QoS 1 messages never reached the task (restart after "
+                      "seq %d); first missing: %r\n%s" % (len(missing), len(acked), restart_at,
+                                                          missing[:20], self.daemon.log_tail(30)))
+
+        # Everything else resubscribed too: the shadow service answers, and a task's
+        # publication reaches the device.
+        self.assertTrue(dev.wait_connected(10))
+        self.assertEqual(dev.subscribe("$aws/things/flow-1/shadow/#"), 1)
+        self.assertTrue(dev.publish("$aws/things/flow-1/shadow/update",
+                                    json.dumps({"state": {"reported": {"after": "restart"}}})))
+        dev.wait_json("$aws/things/flow-1/shadow/update/accepted", 10)
+
+    def test_task_publication_during_outage_is_delivered_later(self):
+        creds = self.new_device("late-1")
+        # A persistent session, so that the broker keeps the subscription across its restart.
+        dev = self.client(creds["client_id"], creds["username"], creds["password"], auto_reconnect=True,
+                          clean_start=False, session_expiry=3600)
+        self.assertEqual(dev.connect(), 0)
+        self.assertEqual(dev.subscribe("things/late-1/cmd", qos=1), 1)
+        self.add_recorder("latetask")
+        self.daemon.add_route("task:latetask", "things/late-1/cmd", "device:late-1")
+        self.assertEqual(self.run_actions("latetask", [{"op": "publish", "topic": "things/late-1/cmd",
+                                                        "qos": 1, "payload": "before"}])[0]["status"], 202)
+        dev.wait_message("things/late-1/cmd", 10, lambda m: m[1] == b"before")
+        self.broker.stop()
+        wait_for(lambda: self.daemon.metric("gaffer_mqtt_connected") == 0, 10, 0.05,
+                 "gafferd to notice the broker is gone")
+        answers = self.run_actions("latetask", [{"op": "publish", "topic": "things/late-1/cmd",
+                                                 "qos": 1, "payload": "during-%d" % i} for i in range(5)])
+        self.assertEqual([a["status"] for a in answers], [202] * 5, answers)
+        self.assertGreaterEqual(self.daemon.metric("gaffer_mqtt_outbox_queued", 0), 5)
+        # Tasks keep working while the broker is down.
+        r = self.daemon.invoke("latetask", {"plain": True})
+        self.assertEqual(r.header("X-Gaffer-Status"), "ok", r)
+        self.broker.start()
+        self.daemon.wait_broker_connected(15)
+        for i in range(5):
+            dev.wait_message("things/late-1/cmd", 20, lambda m, i=i: m[1] == b"during-%d" % i,
+                             "publication %d made while the broker was down" % i)
+        wait_for(lambda: self.daemon.metric("gaffer_mqtt_outbox_queued") == 0, 10, 0.1, "the outbox to drain")
+
+
+class GafferdRestartTest(DevicesTestCase):
+    scheduler = {"queue_limit": 5000}
+
+    def test_messages_published_while_gafferd_is_down_are_invoked_after(self):
+        creds = self.new_device("keep-1")
+        dev = self.device_client(creds)
+        self.add_recorder("keeprec")
+        self.daemon.add_route("device:keep-1", "things/keep-1/data", "task:keeprec")
+        self.assertTrue(dev.publish("things/keep-1/data", json.dumps({"run": "up", "seq": 0})))
+        self.wait_events("keeprec", lambda evs: seqs(evs, "up"), 20, "a message while up")
+
+        code, _ = self.daemon.terminate(20)
+        self.assertEqual(code, 0, self.daemon.log_tail())
+        for seq in range(50):
+            self.assertTrue(dev.publish("things/keep-1/data", json.dumps({"run": "down", "seq": seq})))
+        self.daemon.start()
+        self.daemon.wait_broker_connected()
+        self.wait_events("keeprec", lambda evs: seqs(evs, "down") == set(range(50)), 60,
+                         "the 50 messages published while gafferd was down")
+
+    def test_state_survives_a_gafferd_restart(self):
+        creds = self.new_device("persist-1", "--attribute", "model=P1", "--group", "g")
+        dev = self.device_client(creds)
+        other = self.device_client(self.new_device("persist-2"))
+        self.assertEqual(dev.subscribe("$aws/things/persist-1/shadow/#"), 1)
+        for i in range(3):
+            self.assertTrue(dev.publish("$aws/things/persist-1/shadow/update",
+                                        json.dumps({"state": {"reported": {"i": i}, "desired": {"i": 9}}})))
+        r = self.daemon.request("POST", "/v1/devices/persist-1/shadow?name=cfg", {"state": {"desired": {"c": 1}}})
+        self.assertEqual(r.status, 200, r)
+        wait_for(lambda: self.daemon.get_json("/v1/devices/persist-1/shadow")["version"] == 3, 10)
+        before = self.daemon.get_json("/v1/devices/persist-1/shadow")
+        route = self.daemon.add_route("device:persist-1", "shared/p1", "device:persist-2")
+        routes_before = self.daemon.get_json("/v1/routes")["routes"]
+
+        code, _ = self.daemon.terminate(20)
+        self.assertEqual(code, 0)
+        self.daemon.start()
+        self.daemon.wait_broker_connected()
+
+        after = self.daemon.get_json("/v1/devices/persist-1/shadow")
+        self.assertEqual(after["state"], before["state"])
+        self.assertEqual(after["version"], 3)
+        self.assertEqual(after["metadata"], before["metadata"])
+        self.assertEqual(self.daemon.get_json("/v1/devices/persist-1/shadow?name=cfg")["state"]["desired"], {"c": 1})
+        device = self.daemon.device("persist-1")
+        self.assertEqual((device["attributes"], device["groups"]), ({"model": "P1"}, ["g"]))
+        self.assertEqual(sorted(device["shadows"]), ["", "cfg"])
+        self.assertEqual(self.daemon.get_json("/v1/routes")["routes"], routes_before)
+        self.assertIn(route["id"], [r["id"] for r in routes_before])
+        # The next update continues the version; the device's credentials and grants still work.
+        self.assertTrue(dev.wait_connected(5) or dev.connect() == 0)
+        self.assertTrue(dev.publish("$aws/things/persist-1/shadow/update",
+                                    json.dumps({"state": {"reported": {"i": 3}}, "clientToken": "after"})))
+        doc = dev.wait_json("$aws/things/persist-1/shadow/update/accepted", 10,
+                            lambda d: d.get("clientToken") == "after")
+        self.assertEqual(doc["version"], 4)
+        self.assertEqual(other.subscribe("shared/p1"), 1)
+
+
+class BrokerStateTest(DevicesTestCase):
+    """Broker-side trouble: down while a device is added, and its dynsec file lost."""
+
+    def test_device_added_while_broker_is_down_is_pending_then_created(self):
+        self.broker.stop()
+        wait_for(lambda: self.daemon.metric("gaffer_mqtt_connected") == 0, 10, 0.05, "disconnect")
+        result = self.daemon.cli("--json", "device", "add", "pend-1")
+        self.addCleanup(self.daemon.cli, "device", "remove", "pend-1")
+        self.assertEqual(result.returncode, 0, describe(result))
+        added = json.loads(result.stdout)
+        self.assertEqual(added["device"]["credentials"], "pending")
+        text = self.daemon.cli("device", "show", "pend-1")
+        self.assertIn("pending", text.stdout)
+        self.broker.start()
+        self.daemon.wait_broker_connected()
+        wait_for(lambda: self.daemon.device("pend-1")["credentials"] == "active", 10, 0.1,
+                 "the pending device to be created on the broker\n" + self.daemon.log_tail())
+        self.device_client(added["credentials"])
+
+    def test_broker_that_lost_its_dynsec_file(self):
+        creds = self.new_device("lost-1")
+        self.new_device("lost-2")
+        self.daemon.add_route("device:lost-1", "shared/lost", "device:lost-2")
+        self.device_client(creds).close()
+        self.broker.stop()
+        os.remove(self.broker.dynsec_path)
+        subprocess.run([MOSQUITTO_CTRL, "dynsec", "init", self.broker.dynsec_path, self.broker.admin_user,
+                        self.broker.admin_password], check=True, capture_output=True)
+        try:
+            import shutil
+            shutil.chown(self.broker.dynsec_path, user="mosquitto")
+        except (LookupError, PermissionError):
+            pass
+        self.broker.start()
+        self.daemon.wait_broker_connected()
+        wait_for(lambda: self.daemon.device("lost-1")["credentials"] == "missing", 15, 0.1,
+                 "lost-1 to be marked missing\n" + self.daemon.log_tail())
+        old = self.client("lost-1", "lost-1", creds["password"])
+        self.assertNotEqual(old.connect(), 0)
+        rotated = self.daemon.cli("--json", "device", "credentials", "lost-1")
+        self.assertEqual(rotated.returncode, 0, describe(rotated))
+        new = json.loads(rotated.stdout)["credentials"]
+        self.assertEqual(self.daemon.device("lost-1")["credentials"], "active")
+        dev = self.device_client(new)
+        # Its role was recreated: own topics and route grants yes, others' topics no.
+        self.assertEqual(dev.subscribe("things/lost-1/#"), 1)
+        self.assertEqual(dev.subscribe("things/lost-2/#"), NOT_AUTHORIZED)
+        lost2 = self.daemon.cli("--json", "device", "credentials", "lost-2")
+        b = self.device_client(json.loads(lost2.stdout)["credentials"])
+        self.assertEqual(b.subscribe("shared/lost"), 1)
+        self.assertTrue(dev.publish("shared/lost", b"again"))
+        b.wait_message("shared/lost", 5)
