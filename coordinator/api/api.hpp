@@ -197,6 +197,11 @@ struct ShadowAnswer {
 //     gaffer_mqtt_messages_routed_total           counter, deliveries to route targets
 //     gaffer_mqtt_messages_refused_total{reason}  counter
 //     gaffer_mqtt_outbox_queued                   gauge, publications awaiting the broker
+//     gaffer_mqtt_messages_published_total        counter
+//     gaffer_mqtt_messages_unrouted_total         counter, received but matched no route
+//     gaffer_mqtt_publications_dropped_total      counter, non-durable ones lost to an outage
+//     gaffer_mqtt_connects_total                  counter, reconnects included
+//     gaffer_mqtt_routes                          gauge, routes in the table
 //     gaffer_devices                              gauge, registered devices
 //     gaffer_devices_connected                    gauge
 //     gaffer_devices_shadow_requests_total{result} counter ("accepted", "rejected", ...)

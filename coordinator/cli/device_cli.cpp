@@ -33,8 +33,11 @@ void add_device_commands(CLI::App& app, const Globals& g, DeviceCli& a, std::fun
 
     auto* add = leaf(device, "add", "register a device and print its credentials (shown only once)");
     add->add_option("THING", a.add.thing, "thing name: 1 to 128 letters, digits, ':', '_', '-'")->required();
-    add->add_option("--attribute", a.add.attributes, "an attribute KEY=VALUE (repeatable)");
-    add->add_option("--group", a.add.groups, "a group the device belongs to (repeatable)");
+    // One value per occurrence: a vector option would otherwise swallow THING after it.
+    add->add_option("--attribute", a.add.attributes, "an attribute KEY=VALUE (repeatable)")
+        ->allow_extra_args(false);
+    add->add_option("--group", a.add.groups, "a group the device belongs to (repeatable)")
+        ->allow_extra_args(false);
     add->callback([&] { action = [&] { return device_add(g, a.add); }; });
 
     auto* list = leaf(device, "list", "list registered devices, ordered by thing name");

@@ -103,6 +103,7 @@ TEST_CASE("device metrics: known families with HELP/TYPE, zeros, labels; bad key
         {"gaffer_devices", 7},
         {"gaffer_devices_shadow_requests_total{result=accepted}", 5},
         {"gaffer_mqtt_reconnects_total", 2},          // not in the catalogue: generic help
+        {"gaffer_mqtt_routes", 4},
         {"gaffer_devices_flux", 9},                   // a gauge by its name
         {"gaffer_tasks", 99},                         // not a device family
         {"gaffer_mqtt_bad{reason=has space}", 1},     // bad label value
@@ -129,6 +130,10 @@ TEST_CASE("device metrics: known families with HELP/TYPE, zeros, labels; bad key
     CHECK(has_line(text, "# HELP gaffer_mqtt_reconnects_total Device subsystem metric gaffer_mqtt_reconnects_total."));
     CHECK(has_line(text, "gaffer_mqtt_reconnects_total 2"));
     CHECK(has_line(text, "# TYPE gaffer_devices_flux gauge"));
+    CHECK(has_line(text, "# HELP gaffer_mqtt_routes Message routes in the routing table."));
+    CHECK(has_line(text, "# TYPE gaffer_mqtt_routes gauge"));
+    CHECK(has_line(text, "gaffer_mqtt_routes 4"));
+    CHECK(has_line(text, "gaffer_mqtt_connects_total 0"));
     CHECK_FALSE(has_line(text, "gaffer_tasks 99"));
     CHECK(text.find("gaffer_mqtt_bad") == std::string::npos);
     CHECK(text.find("Upper") == std::string::npos);

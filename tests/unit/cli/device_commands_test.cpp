@@ -125,6 +125,16 @@ TEST_CASE("gaffer device add prints the credentials once, with the not-stored li
     CHECK(again.code == cli::exit_server_error);  // 409
     CHECK(contains(again.err, "gaffer: device \"sensor-1\" exists"));
 
+    // Options before THING take one value each.
+    auto first = run_gaffer(d.socket, {"device", "add", "--group", "g", "--attribute", "k=v", "sensor-0"});
+    CHECK(first.code == cli::exit_ok);
+    CHECK(contains(first.out, "created device sensor-0\n"));
+    d.on_loop([&] {
+        REQUIRE(d.devices.added_documents.size() == 3);
+        CHECK(json::parse(d.devices.added_documents[2]) ==
+              json({{"thing", "sensor-0"}, {"attributes", {{"k", "v"}}}, {"groups", {"g"}}}));
+    });
+
     auto json_out = run_gaffer(d.socket, {"--json", "device", "add", "sensor-2"});
     CHECK(json_out.code == cli::exit_ok);
     CHECK(json::parse(json_out.out)["credentials"]["password"] == "pw-sensor-2");
