@@ -84,6 +84,30 @@ class DeviceDaemon(harness.Daemon):
         wait_for(lambda: self.metric("gaffer_mqtt_connected") == 1, timeout, 0.05,
                  "gafferd to connect to the broker\n" + self.log_tail())
 
+    def wait_devices_ready(self, timeout=15):
+        """Waits until a device added now is created on the broker at once and can connect
+        (a probe device, removed again). Returns the seconds it took."""
+        started = time.monotonic()
+        deadline = started + timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            thing = "e2e-probe-%d" % attempt
+            r = self.request("POST", "/v1/devices", {"thing": thing})
+            ok = False
+            if r.status == 201 and r.json()["device"]["credentials"] == "active":
+                creds = r.json()["credentials"]
+                c = Client(self.broker.port, thing, thing, creds["password"])
+                ok = c.connect(3) == 0
+                c.close()
+            self.request("DELETE", "/v1/devices/" + thing)
+            if ok:
+                return time.monotonic() - started
+            if time.monotonic() > deadline:
+                raise AssertionError("devices not usable %ss after start (last add: %r)\n%s"
+                                     % (timeout, r, self.log_tail()))
+            time.sleep(0.1)
+
     # -- devices through the CLI
     def add_device(self, thing, *options):
         result = self.cli("--json", "device", "add", thing, *options)
@@ -352,6 +376,11 @@ class DevicesTestCase(DaemonTestCase):
         cls.daemon = cls.make_device_daemon("d")
         cls.daemon.start()
         cls.daemon.wait_broker_connected()
+        # On a fresh broker gafferd's first session is cut by the broker right after it sets
+        # itself up (see FreshStartTest in test_outages.py); let that pass before the tests.
+        time.sleep(0.7)
+        cls.daemon.wait_broker_connected()
+        cls.daemon.wait_devices_ready()
         cls.tasks_dir = cls.artifact("devices-tasks", {"bootstrap.py": bootstrap_text(),
                                                        "e2e.py": HANDLER})
 
@@ -417,6 +446,13 @@ class DevicesTestCase(DaemonTestCase):
                 pass
         return found
 
+    def task_log(self, task, daemon=None):
+        try:
+            with open(os.path.join((daemon or self.daemon).log_dir, task + ".log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
     def routed_events(self, task, daemon=None):
         return [e for e in self.events(task, daemon) if isinstance(e, dict) and "topic" in e]
 
@@ -430,8 +466,16 @@ class DevicesTestCase(DaemonTestCase):
         try:
             wait_for(check, timeout, 0.1, what)
         except AssertionError as error:
-            raise AssertionError("%s\nevents so far: %r\n%s"
-                                 % (error, box.get("events", [])[-10:], (daemon or self.daemon).log_tail(25)))
+            d = daemon or self.daemon
+            try:
+                counters = {k: v for k, v in d.metrics().items()
+                            if v and (k.startswith("gaffer_mqtt") or k.startswith("gaffer_invocations_total")
+                                      or k.startswith("gaffer_devices") or k.startswith("gaffer_queue"))}
+            except (AssertionError, OSError) as problem:
+                counters = "unavailable: %s" % problem
+            raise AssertionError("%s\nevents so far: %r\nmetrics: %r\ntask log tail: %r\n%s"
+                                 % (error, box.get("events", [])[-10:], counters,
+                                    self.task_log(task, d)[-800:], d.log_tail(25)))
         return box["events"]
 
     def run_actions(self, task, actions, timeout=60):

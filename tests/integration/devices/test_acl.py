@@ -13,6 +13,18 @@ def quiet(client, topic, seconds=0.5):
     return client.received(topic) == []
 
 
+def settle(client, topic_filter, expected, timeout=2.0):
+    """SUBSCRIBEs until the SUBACK code is `expected` (route grants may land a few ms after
+    `route add`/`route remove` answer, see test_route_changes_take_effect_when_the_command_
+    returns); returns the last code."""
+    deadline = time.monotonic() + timeout
+    while True:
+        code = client.subscribe(topic_filter)
+        if code == expected or time.monotonic() > deadline:
+            return code
+        time.sleep(0.02)
+
+
 class AclTest(DevicesTestCase):
 
     def setUp(self):
@@ -89,7 +101,7 @@ class AclTest(DevicesTestCase):
         self.assertEqual(self.b.subscribe("shared/a2b"), NOT_AUTHORIZED, "before the route")
         route = self.daemon.add_route("device:acl-a", "shared/a2b", "device:acl-b")
         routed.append(route["id"])
-        self.assertEqual(self.b.subscribe("shared/a2b"), 1)
+        self.assertEqual(settle(self.b, "shared/a2b", 1), 1)
         self.assertTrue(self.a.publish("shared/a2b", b"hello b"))
         got = self.b.wait_message("shared/a2b", 5)
         self.assertEqual(got[1], b"hello b")
@@ -107,6 +119,7 @@ class AclTest(DevicesTestCase):
         # Removing the route revokes at once: A's publications stop reaching B, and B
         # cannot subscribe again.
         self.daemon.remove_route(route["id"])
+        self.assertEqual(settle(self.b, "shared/a2b", NOT_AUTHORIZED), NOT_AUTHORIZED)
         self.b.clear()
         self.watch.clear()
         self.a.publish("shared/a2b", b"after removal")
@@ -123,7 +136,7 @@ class AclTest(DevicesTestCase):
     def test_route_filter_with_wildcards_grants_only_what_it_matches(self):
         route = self.daemon.add_route("device:acl-a", "zone/+/temp", "device:acl-b")
         self.addCleanup(self.daemon.cli, "route", "remove", str(route["id"]))
-        self.assertEqual(self.b.subscribe("zone/+/temp"), 1)
+        self.assertEqual(settle(self.b, "zone/+/temp", 1), 1)
         self.assertEqual(self.b.subscribe("zone/#"), NOT_AUTHORIZED, "wider than the route")
         self.assertEqual(self.b.subscribe("zone/1/hum"), NOT_AUTHORIZED)
         self.assertTrue(self.a.publish("zone/1/temp", b"21"))
@@ -137,3 +150,22 @@ class AclTest(DevicesTestCase):
         self.watch.wait_message("zone/2/temp", 5)
         self.assertEqual(self.watch.received("zone/1/hum"), [])
         self.assertEqual(self.watch.received("zone/1/x/temp"), [])
+
+    def test_route_changes_take_effect_when_the_command_returns(self):
+        """Once `gaffer route add` (resp. `route remove`) has answered, the grant is in force
+        (resp. gone): a device subscribing at once is accepted (resp. refused). Device add,
+        remove and rotate answer only when the broker has (docs/api.md); a route that
+        answers before its ACLs are applied loses a device's first subscription."""
+        late = []
+        for i in range(40):  # the API the CLI uses, for a tight loop
+            topic_filter = "race/%d" % i
+            r = self.daemon.request("POST", "/v1/routes", {"source": "device:acl-a", "filter": topic_filter,
+                                                           "target": "device:acl-b"})
+            self.assertEqual(r.status, 201, r)
+            if self.b.subscribe(topic_filter) != 1:
+                late.append("grant of %s" % topic_filter)
+            r = self.daemon.request("DELETE", "/v1/routes/%d" % r.json()["id"])
+            self.assertEqual(r.status, 200, r)
+            if self.b.subscribe(topic_filter) != NOT_AUTHORIZED:
+                late.append("revocation of %s" % topic_filter)
+        self.assertFalse(late, "route changes not in force when the API answered: %r" % late)

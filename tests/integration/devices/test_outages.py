@@ -62,8 +62,16 @@ class BrokerRestartTest(DevicesTestCase):
         self.add_recorder("flowrec")
         self.daemon.add_route("device:flow-1", "things/flow-1/seq", "task:flowrec")
         # Warm the task up, so that the outage, not the first start, is what is measured.
-        self.assertTrue(dev.publish("things/flow-1/seq", json.dumps({"run": "warm", "seq": 0})))
-        self.wait_events("flowrec", lambda evs: seqs(evs, "warm"), 20, "the warm-up message")
+        # (Repeated: a message sent at once after `route add` may be lost, see
+        # FreshStartTest.test_message_right_after_route_add_is_routed.)
+        for attempt in range(3):
+            self.assertTrue(dev.publish("things/flow-1/seq", json.dumps({"run": "warm", "seq": attempt})))
+            try:
+                self.wait_events("flowrec", lambda evs: seqs(evs, "warm"), 7, "the warm-up message")
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise
 
         publisher = Publisher(dev, "things/flow-1/seq", "outage", 400)
         publisher.start()
@@ -228,6 +236,11 @@ class BrokerStateTest(DevicesTestCase):
                  "lost-1 to be marked missing\n" + self.daemon.log_tail())
         old = self.client("lost-1", "lost-1", creds["password"])
         self.assertNotEqual(old.connect(), 0)
+        # gafferd sets itself up again on the new file, which costs it its session once
+        # (the FreshStartTest bug); wait that out before rotating.
+        time.sleep(0.7)
+        self.daemon.wait_broker_connected()
+        self.daemon.wait_devices_ready()
         rotated = self.daemon.cli("--json", "device", "credentials", "lost-1")
         self.assertEqual(rotated.returncode, 0, describe(rotated))
         new = json.loads(rotated.stdout)["credentials"]
@@ -241,3 +254,53 @@ class BrokerStateTest(DevicesTestCase):
         self.assertEqual(b.subscribe("shared/lost"), 1)
         self.assertTrue(dev.publish("shared/lost", b"again"))
         b.wait_message("shared/lost", 5)
+
+
+class FreshStartTest(DevicesTestCase):
+    """gafferd's first connection to a freshly initialised broker (a new gateway), and the
+    first route on a daemon that had none."""
+
+    def fresh(self, name):
+        from mosquitto import Broker
+        from devices_harness import DeviceDaemon
+        broker = Broker(dynsec=True, extra_config="log_dest topic\n")
+        self.addCleanup(broker.close)
+        broker.start()
+        daemon = DeviceDaemon(os.path.join(self.workspace, name), broker,
+                              scheduler={"idle_timeout": "5m"})
+        self.addCleanup(daemon.cleanup)
+        daemon.start()
+        daemon.wait_broker_connected()
+        return broker, daemon
+
+    def test_message_right_after_route_add_is_routed(self):
+        """`gaffer route add` has answered: a device message sent now must reach the task."""
+        broker, daemon = self.fresh("first-route")
+        time.sleep(0.7)
+        daemon.wait_devices_ready()
+        result = daemon.cli("--json", "device", "add", "now-1")
+        creds = json.loads(result.stdout)["credentials"]
+        self.daemon, saved = daemon, self.daemon
+        self.addCleanup(setattr, self, "daemon", saved)
+        self.add_recorder("nowrec")
+        from devices_harness import Client
+        dev = Client(broker.port, "now-1", "now-1", creds["password"])
+        self.addCleanup(dev.close)
+        self.assertEqual(dev.connect(), 0)
+        daemon.add_route("device:now-1", "things/now-1/data", "task:nowrec")
+        self.assertTrue(dev.publish("things/now-1/data", json.dumps({"run": "now", "seq": 1})))
+        self.wait_events("nowrec", lambda evs: seqs(evs, "now"), 15,
+                         "the message sent right after `route add` answered")
+
+    def test_first_connection_is_stable_and_devices_work_at_once(self):
+        broker, daemon = self.fresh("fresh")
+        # Connected: a device added now is created on the broker now, not left pending.
+        r = daemon.request("POST", "/v1/devices", {"thing": "first-1"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["device"]["credentials"], "active",
+                         "the broker was up and gafferd connected, yet: %r\n%s" % (r.json()["device"],
+                                                                                 daemon.log_tail()))
+        time.sleep(1.0)
+        # Setting itself up must not get gafferd thrown off the broker.
+        self.assertNotIn("disconnected by administrative action", open(broker.log_path).read(),
+                         daemon.log_tail())
