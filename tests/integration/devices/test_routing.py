@@ -185,6 +185,43 @@ class RoutingTest(DevicesTestCase):
         self.with_marker("fan-a", mark)
         self.with_marker("fan-b", mark)
 
+    def test_wildcards_do_not_match_dollar_topics_at_the_first_level(self):
+        dev = self.device_client(self.new_device("dollar-1"))
+        self.assertEqual(dev.subscribe("$aws/things/dollar-1/shadow/#"), 1)
+        self.add_recorder("dollarrec")
+        self.route("device:dollar-1", "#", "task:dollarrec")
+        self.route("device:dollar-1", "+/things/dollar-1/shadow/update", "task:dollarrec")
+        shadow_mark = self.marker()
+        self.assertTrue(dev.publish("$aws/things/dollar-1/shadow/update",
+                                    json.dumps({"state": {"reported": {"mark": shadow_mark}}})))
+        dev.wait_json("$aws/things/dollar-1/shadow/update/accepted", 10)
+        plain = self.marker()
+        self.assertTrue(dev.publish("any/topic", json.dumps({"mark": plain})))
+        self.with_marker("dollarrec", plain)
+        time.sleep(0.5)
+        self.assertNotIn(shadow_mark, json.dumps(self.routed_events("dollarrec")),
+                         "'#' and '+' must not match a topic that starts with '$'")
+
+    def test_shadow_to_device_route_lets_a_device_read_another_shadow(self):
+        self.new_device("watched-1")
+        watcher = self.device_client(self.new_device("watcher-1"))
+        documents = "$aws/things/watched-1/shadow/update/documents"
+        self.assertEqual(watcher.subscribe(documents), NOT_AUTHORIZED)
+        self.route("shadow", documents, "device:watcher-1")
+        deadline = time.monotonic() + 2
+        while watcher.subscribe(documents) != 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(watcher.subscribe(documents), 1)
+        self.assertEqual(watcher.subscribe("$aws/things/watched-1/shadow/update/delta"), NOT_AUTHORIZED)
+        r = self.daemon.request("POST", "/v1/devices/watched-1/shadow", {"state": {"reported": {"t": 7}}})
+        self.assertEqual(r.status, 200, r)
+        doc = watcher.wait_json(documents, 10)
+        self.assertEqual(doc["current"]["state"], {"reported": {"t": 7}})
+        # It may read, not write: the watcher cannot update the watched shadow.
+        watcher.publish("$aws/things/watched-1/shadow/update", json.dumps({"state": {"reported": {"t": 0}}}))
+        time.sleep(0.4)
+        self.assertEqual(self.daemon.get_json("/v1/devices/watched-1/shadow")["state"]["reported"], {"t": 7})
+
     # -- task -> device, through the runtime API extension ------------------------------
 
     def test_task_publish_answers(self):
