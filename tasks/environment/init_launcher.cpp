@@ -73,7 +73,10 @@ WarmPool::WarmPool(loop::Loop& loop, const CgroupTree& tree, const std::string& 
         }
     launcher_ = std::make_unique<SpawnLauncher>(loop, init_path,
                                                 cgroup_ ? cgroup_->procs_files() : std::vector<std::string>{});
-    pool_ = std::make_unique<InitPool>(loop, *launcher_, InitPoolOptions{size, std::chrono::seconds(1), on_warning_});
+    InitPoolOptions options;
+    options.size = size;
+    options.on_warning = on_warning_;
+    pool_ = std::make_unique<InitPool>(loop, *launcher_, std::move(options));
 }
 
 base::Result<void> WarmPool::open_cgroup(const CgroupTree& tree, const std::string& parent, bool use_libcgroup,

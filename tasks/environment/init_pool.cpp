@@ -28,9 +28,9 @@ void InitPool::warn(std::string_view text) const {
 }
 
 void InitPool::schedule_fill(base::Duration after) {
-    backing_off_ = after > base::Duration::zero();
+    fill_pending_ = true;
     refill_->start(after, [this] {
-        backing_off_ = false;
+        fill_pending_ = false;
         fill();
     });
 }
@@ -48,10 +48,10 @@ base::Result<InitProcess> InitPool::take() {
             schedule_fill(options_.retry_after);
             continue;
         }
-        if (!backing_off_) schedule_fill(base::Duration::zero());
+        if (!fill_pending_) schedule_fill(options_.refill_after);
         return std::move(member.init);
     }
-    if (options_.size > 0 && !backing_off_) schedule_fill(base::Duration::zero());
+    if (options_.size > 0 && !fill_pending_) schedule_fill(options_.refill_after);
     return launcher_.launch(false);
 }
 

@@ -57,7 +57,12 @@ struct Fixture {
     FakeLauncher launcher;
     std::vector<std::string> warnings;
     InitPoolOptions options(std::size_t size) {
-        return InitPoolOptions{size, 50ms, [this](std::string_view w) { warnings.emplace_back(w); }};
+        InitPoolOptions o;
+        o.size = size;
+        o.refill_after = 0ms;
+        o.retry_after = 50ms;
+        o.on_warning = [this](std::string_view w) { warnings.emplace_back(w); };
+        return o;
     }
 };
 
@@ -183,4 +188,20 @@ TEST_CASE("destroying the pool kills every waiting process and ignores their exi
     CHECK(killed == std::vector<pid_t>{101, 102});  // not the one taken
     for (pid_t pid : {100, 101, 102}) f.launcher.report_exit(pid, 0);  // no crash, no warning
     CHECK(f.warnings.empty());
+}
+
+TEST_CASE("the refill waits refill_after, and takes meanwhile do not postpone it") {
+    Fixture f;
+    auto options = f.options(2);
+    options.refill_after = 40ms;
+    InitPool pool(f.loop, f.launcher, options);
+    run_for(f.loop, 20ms);  // the first fill does not wait
+    REQUIRE(pool.waiting() == 2);
+    REQUIRE(pool.take());
+    run_for(f.loop, 25ms);
+    REQUIRE(pool.take());  // 25 ms after the first take
+    CHECK(pool.waiting() == 0);
+    run_for(f.loop, 30ms);  // 55 ms after the first take, 30 after the second
+    CHECK(pool.waiting() == 2);
+    CHECK(f.launcher.launches.size() == 4);
 }
