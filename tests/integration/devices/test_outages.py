@@ -220,6 +220,24 @@ class GafferdRestartTest(DevicesTestCase):
                              "just before): %r\n%s" % (len(missing), len(acked), killed_at, received,
                                                        missing[:20], self.daemon.log_tail(20)))
 
+    def test_presence_is_right_after_a_gafferd_restart(self):
+        """Docs are silent; a gateway user expects `device show` to tell the truth after a
+        restart: still connected if the device stayed, disconnected if it left meanwhile."""
+        stay = self.device_client(self.new_device("stay-1"))
+        leave = self.device_client(self.new_device("leave-1"))
+        wait_for(lambda: self.daemon.device("stay-1")["connected"] and self.daemon.device("leave-1")["connected"],
+                 5, 0.05, "both devices to show as connected")
+        code, _ = self.daemon.terminate(20)
+        self.assertEqual(code, 0)
+        leave.close()
+        time.sleep(0.3)
+        self.daemon.start()
+        self.daemon.wait_broker_connected()
+        wait_for(lambda: not self.daemon.device("leave-1")["connected"], 5, 0.1,
+                 "leave-1, which disconnected while gafferd was down, to show as disconnected")
+        self.assertTrue(stay.connected)
+        self.assertTrue(self.daemon.device("stay-1")["connected"], "stay-1 is still connected")
+
     def test_state_survives_a_gafferd_restart(self):
         creds = self.new_device("persist-1", "--attribute", "model=P1", "--group", "g")
         dev = self.device_client(creds)
