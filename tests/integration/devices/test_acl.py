@@ -4,25 +4,13 @@ it"; "a device with its own credentials cannot publish to another device's topic
 import json
 import time
 
-from devices_harness import NOT_AUTHORIZED, DevicesTestCase
+from devices_harness import NOT_AUTHORIZED, DevicesTestCase, settle
 
 
 def quiet(client, topic, seconds=0.5):
     """True if nothing arrives on topic for `seconds`."""
     time.sleep(seconds)
     return client.received(topic) == []
-
-
-def settle(client, topic_filter, expected, timeout=2.0):
-    """SUBSCRIBEs until the SUBACK code is `expected` (route grants may land a few ms after
-    `route add`/`route remove` answer, see test_route_changes_take_effect_when_the_command_
-    returns); returns the last code."""
-    deadline = time.monotonic() + timeout
-    while True:
-        code = client.subscribe(topic_filter)
-        if code == expected or time.monotonic() > deadline:
-            return code
-        time.sleep(0.02)
 
 
 class AclTest(DevicesTestCase):

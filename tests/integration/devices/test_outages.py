@@ -368,10 +368,21 @@ class FreshStartTest(DevicesTestCase):
         dev = Client(broker.port, "now-1", "now-1", creds["password"])
         self.addCleanup(dev.close)
         self.assertEqual(dev.connect(), 0)
-        daemon.add_route("device:now-1", "things/now-1/data", "task:nowrec")
-        self.assertTrue(dev.publish("things/now-1/data", json.dumps({"run": "now", "seq": 1})))
-        self.wait_events("nowrec", lambda evs: seqs(evs, "now"), 15,
-                         "the message sent right after `route add` answered")
+        # Each cycle takes the table from no route to one route and back.
+        for seq in range(10):
+            r = daemon.request("POST", "/v1/routes", {"source": "device:now-1", "filter": "things/now-1/data",
+                                                      "target": "task:nowrec"})
+            self.assertEqual(r.status, 201, r)
+            self.assertTrue(dev.publish("things/now-1/data", json.dumps({"run": "now", "seq": seq})))
+            time.sleep(0.2)
+            self.assertEqual(daemon.request("DELETE", "/v1/routes/%d" % r.json()["id"]).status, 200)
+        try:
+            self.wait_events("nowrec", lambda evs: seqs(evs, "now") == set(range(10)), 8,
+                             "every message sent right after `route add` answered")
+        except AssertionError:
+            got = seqs(self.routed_events("nowrec"), "now")
+            self.fail("messages published right after `route add` answered were lost: %r of 10 "
+                      "(seqs %r missing)" % (10 - len(got), sorted(set(range(10)) - got)))
 
     def test_first_connection_is_stable_and_devices_work_at_once(self):
         broker, daemon = self.fresh("fresh")

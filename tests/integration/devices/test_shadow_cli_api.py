@@ -11,6 +11,7 @@ from harness import DaemonTestCase
 
 class ShadowCliApiTest(DevicesTestCase):
     devices = {"max_message_bytes": "1K"}
+    anchor_route = True
 
     def test_cli_get_update_delete(self):
         self.new_device("cli-s1")

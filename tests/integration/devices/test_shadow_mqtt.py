@@ -362,7 +362,8 @@ class ShadowMqttTest(DevicesTestCase):
         s.accept({"reported": {"t": 20}})
         self.dev.clear()
         s.accept({"reported": {"t": 21}}, clientToken="second")
-        docs = self.dev.wait_json(s.topic("update", "documents"), 5)
+        docs = self.dev.wait_json(s.topic("update", "documents"), 5,
+                                  lambda d: d.get("current", {}).get("version") == 2)
         self.assertEqual(docs["previous"]["state"], {"reported": {"t": 20}})
         self.assertEqual(docs["previous"]["version"], 1)
         self.assertEqual(docs["current"]["state"], {"reported": {"t": 21}})
