@@ -31,16 +31,18 @@ base::Result<BrokerView> read_view(const std::vector<CommandResult>& r) {
         return tl::unexpected(result_error(r[0]));
     for (std::size_t i : {1, 3, 4})
         if (!r[i].ok()) return tl::unexpected(result_error(r[i]));
+    // The broker's answers are read defensively: a missing or mistyped member is empty.
+    auto member = [](const nlohmann::json& j, const char* key) {
+        return j.is_object() && j.contains(key) ? j[key] : nlohmann::json();
+    };
+    auto list = [](const nlohmann::json& j) { return j.is_array() ? j : nlohmann::json::array(); };
     BrokerView view;
-    if (r[2].ok()) view.admin_has_core = role_names(r[2].data.value("client", nlohmann::json::object())
-                                                        .value("roles", nlohmann::json::array()))
-                                             .count(std::string(kCoreRole)) > 0;
-    const auto clients = r[3].data.value("clients", nlohmann::json::array());
-    for (const auto& c : clients)
+    if (r[2].ok())
+        view.admin_has_core = role_names(member(member(r[2].data, "client"), "roles")).count(std::string(kCoreRole)) > 0;
+    for (const auto& c : list(member(r[3].data, "clients")))
         if (c.is_object() && c.contains("username") && c["username"].is_string())
-            view.clients[c["username"].get<std::string>()] =
-                role_names(c.value("roles", nlohmann::json::array()));
-    for (const auto& role : r[4].data.value("roles", nlohmann::json::array()))
+            view.clients[c["username"].get<std::string>()] = role_names(member(c, "roles"));
+    for (const auto& role : list(member(r[4].data, "roles")))
         if (role.is_string()) view.roles.insert(role.get<std::string>());
     return view;
 }

@@ -203,6 +203,12 @@ void Registry::on_presence(const PresenceEvent& event) {
     d.presence[event.thing] = Presence{event.connected, d.options.wall_ms()};
 }
 
+std::size_t Registry::connected_count() const {
+    std::size_t n = 0;
+    for (const auto& [thing, p] : impl_->presence) n += p.connected ? 1 : 0;
+    return n;
+}
+
 std::optional<Presence> Registry::presence(std::string_view thing) const {
     auto it = impl_->presence.find(thing);
     if (it == impl_->presence.end()) return std::nullopt;

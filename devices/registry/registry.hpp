@@ -311,6 +311,7 @@ public:
     // Ignores things with no record.
     void on_presence(const PresenceEvent& event);
     std::optional<Presence> presence(std::string_view thing) const;  // nullopt: unknown
+    std::size_t connected_count() const;  // devices whose last presence event said connected
 
 private:
     struct Impl;  // detail/registry_impl.hpp
