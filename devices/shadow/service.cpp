@@ -68,7 +68,7 @@ std::string_view op_name(Operation op) {
 }
 
 std::string not_found_message(const Key& key) {
-    return "No shadow exists with name: " + (key.name.empty() ? key.thing : key.name);
+    return "No shadow exists with name: '" + (key.name.empty() ? key.thing : key.name) + "'";
 }
 
 // Validation of the request's state node; the message of the first problem, if any.

@@ -59,15 +59,15 @@ TEST_CASE("get or delete of a shadow that does not exist is 404 naming the shado
     const Reply got = h.publish(kGet, R"({"clientToken": "x"})");
     CHECK(got.code == 404);
     const Json error = published(got, "$aws/things/Thing1/shadow/get/rejected");
-    CHECK(error == Json::parse(R"({"code": 404, "message": "No shadow exists with name: Thing1",
+    CHECK(error == Json::parse(R"({"code": 404, "message": "No shadow exists with name: 'Thing1'",
                                    "timestamp": 1591057529, "clientToken": "x"})"));
     const Reply deleted = h.publish(kDelete, "");
     CHECK(deleted.code == 404);
     CHECK(published(deleted, "$aws/things/Thing1/shadow/delete/rejected")["message"] ==
-          "No shadow exists with name: Thing1");
+          "No shadow exists with name: 'Thing1'");
     const Reply named = h.publish("$aws/things/Thing1/shadow/name/config/get", "");
     CHECK(published(named, "$aws/things/Thing1/shadow/name/config/get/rejected")["message"] ==
-          "No shadow exists with name: config");
+          "No shadow exists with name: 'config'");
 }
 
 TEST_CASE("delete answers the deleted version; the shadow is then gone") {
