@@ -1,0 +1,95 @@
+// The hub's state, shared by its .cpp files (private to devices/hub).
+#pragma once
+
+#include <deque>
+#include <set>
+
+#include "devices/hub/hub.hpp"
+
+namespace gaffer::hub {
+
+// A message that waits for the next batch.
+struct Inbound {
+    mqtt::Message message;
+    std::optional<shadow::Request> shadow;  // set when it is a shadow request
+};
+
+// A message to publish once its batch has committed. Durable ones (seq != 0) are in the
+// outbox already and go out through flush_outbox(); the others (shadow answers) go out
+// directly and are dropped, counted, when the broker is away.
+struct Outgoing {
+    mqtt::Message message;
+    bool durable = false;
+};
+
+// Counter names, as api::DeviceMetrics documents them.
+namespace metric {
+inline constexpr const char* received = "gaffer_mqtt_messages_received_total";
+inline constexpr const char* routed = "gaffer_mqtt_messages_routed_total";
+inline constexpr const char* published = "gaffer_mqtt_messages_published_total";
+inline constexpr const char* reconnects = "gaffer_mqtt_connects_total";
+inline constexpr const char* unrouted = "gaffer_mqtt_messages_unrouted_total";
+inline constexpr const char* dropped = "gaffer_mqtt_publications_dropped_total";
+inline std::string refused(std::string_view reason) {
+    return "gaffer_mqtt_messages_refused_total{reason=" + std::string(reason) + "}";
+}
+inline std::string shadow_requests(std::string_view result) {
+    return "gaffer_devices_shadow_requests_total{result=" + std::string(result) + "}";
+}
+}  // namespace metric
+
+struct Hub::State {
+    State(Ports p, Options o);
+
+    Ports ports;
+    Options options;
+    routing::RouteTable routes;
+    shadow::Service shadows;
+    registry::DynsecAdmin admin;
+    registry::Registry registry;
+
+    bool started = false;
+    bool stopping = false;
+    std::vector<Inbound> pending;  // waiting for the batch
+    bool drain_scheduled = false;
+    std::set<std::int64_t> outbox_in_flight;
+    bool outbox_flushing = false;
+    std::uint64_t outbox_acks = 0;
+    std::map<std::string, std::uint64_t> counters;
+    std::vector<const routing::Route*> matched;  // reused by every match
+
+    void count(const std::string& name, std::uint64_t n = 1) { counters[name] += n; }
+    void log(base::LogLevel level, std::string_view message) const {
+        if (ports.log) ports.log(level, message);
+    }
+    void log_problem(std::string_view what, const base::Error& error) const {
+        log(base::LogLevel::warning, std::string(what) + ": " + error.message);
+    }
+
+    // hub.cpp
+    void on_connection(bool connected, const std::string& reason);
+    void on_message(mqtt::Message message);
+    void push_grants(const std::vector<std::string>& things);
+
+    // inbound.cpp: the batch of messages from the broker.
+    void drain();
+
+    // delivery.cpp: where a message goes. `out` collects what to publish once the batch
+    // that made it has committed.
+    struct Delivery {
+        std::size_t routes = 0;                  // routes the message took
+        std::optional<base::Error> first_error;  // of a delivery that failed
+    };
+    // Delivers `message` from `source` to the targets of its routes: task invocations,
+    // shadow requests (from tasks), the broker (from tasks to devices).
+    Delivery deliver(const routing::Endpoint& source, const mqtt::Message& message,
+                     std::vector<Outgoing>& out);
+    // Queues the shadow service's publications and delivers them on the routes from shadow.
+    void announce(std::vector<shadow::Publication>& publications, std::vector<Outgoing>& out);
+
+    // outbound.cpp: what gafferd publishes on the broker.
+    void publish(std::vector<Outgoing>& out);  // after the batch committed
+    void flush_outbox();
+};
+
+}  // namespace gaffer::hub

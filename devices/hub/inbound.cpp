@@ -1,0 +1,73 @@
+// Messages from the broker, handled a burst at a time in one storage batch.
+#include <nlohmann/json.hpp>
+
+#include "devices/hub/detail/state.hpp"
+
+namespace gaffer::hub {
+namespace {
+
+std::string_view op_name(shadow::Operation op) {
+    switch (op) {
+    case shadow::Operation::get: return "get";
+    case shadow::Operation::update: return "update";
+    case shadow::Operation::remove: return "delete";
+    }
+    return "get";
+}
+
+// The answer to a shadow request whose batch could not be committed: AWS's 500.
+Outgoing internal_failure(const shadow::Request& request, std::string_view payload, std::int64_t now) {
+    nlohmann::json error = {{"code", 500}, {"message", "Internal service failure"}, {"timestamp", now}};
+    auto parsed = nlohmann::json::parse(payload, nullptr, false);
+    if (parsed.is_object()) {
+        auto token = parsed.find("clientToken");
+        if (token != parsed.end() && token->is_string() && token->get_ref<const std::string&>().size() <= 64)
+            error["clientToken"] = *token;
+    }
+    return Outgoing{mqtt::Message{shadow::topic_prefix(request.key) + "/" + std::string(op_name(request.op)) +
+                                      "/rejected",
+                                  error.dump(), 1, false},
+                    false};
+}
+
+}  // namespace
+
+void Hub::State::drain() {
+    drain_scheduled = false;
+    std::vector<Inbound> burst;
+    burst.swap(pending);
+    if (burst.empty() || stopping) return;
+
+    const auto begun = ports.storage.begin_batch();
+    if (!begun) log(base::LogLevel::warning, "device messages: no storage batch, each write commits alone: " + begun.error().message);
+    std::vector<Outgoing> out;
+    static const routing::Endpoint from_device{routing::Endpoint::Kind::device, ""};
+    for (auto& in : burst) {
+        if (in.shadow) {
+            auto reply = shadows.handle(*in.shadow, in.message.payload);
+            count(metric::shadow_requests(reply.code == 200 ? "accepted" : "rejected"));
+            announce(reply.publications, out);
+            continue;
+        }
+        if (in.message.payload.size() > options.max_message_bytes) {
+            count(metric::refused("too_large"));
+            log(base::LogLevel::warning, "refused a " + std::to_string(in.message.payload.size()) + "-byte message on " +
+                              in.message.topic + ": over devices.max_message_bytes");
+            continue;
+        }
+        if (deliver(from_device, in.message, out).routes == 0) count(metric::unrouted);
+    }
+    if (begun) {
+        if (auto committed = ports.storage.commit_batch(); !committed) {
+            log(base::LogLevel::error, "device messages: the batch did not commit, answering 500: " + committed.error().message);
+            ports.storage.abandon_batch();
+            out.clear();
+            const auto now = ports.wall_clock.epoch_seconds();
+            for (const auto& in : burst)
+                if (in.shadow) out.push_back(internal_failure(*in.shadow, in.message.payload, now));
+        }
+    }
+    publish(out);
+}
+
+}  // namespace gaffer::hub
