@@ -64,6 +64,7 @@ struct Environments {
     std::uint32_t log_keep = 3;                          // 0..100 rotated files kept
     std::uint16_t runtime_api_port = 9001;               // 1..65535, inside the environment
     bool favor_dynamic_cgroups = true;                   // remount cgroup2 with favordynmods
+    std::uint32_t init_pool_size = 2;                    // 0..16 gaffer-init started ahead
 
     friend bool operator==(const Environments&, const Environments&) = default;
 };

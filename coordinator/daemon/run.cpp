@@ -9,6 +9,7 @@
 #include "coordinator/api/api.hpp"
 #include "coordinator/daemon/backend.hpp"
 #include "coordinator/daemon/daemon.hpp"
+#include "coordinator/daemon/devices.hpp"
 #include "coordinator/daemon/loop_timers.hpp"
 #include "coordinator/loop/loop.hpp"
 #include "coordinator/scheduler/scheduler.hpp"
@@ -77,6 +78,7 @@ environment::EnvironmentSettings environment_settings(const config::Config& c) {
     e.default_user = c.daemon.default_user;
     e.runtime_api_port = c.environments.runtime_api_port;
     e.favor_dynamic_cgroups = c.environments.favor_dynamic_cgroups;
+    e.init_pool_size = c.environments.init_pool_size;
     e.on_log = [](scheduler::EnvId env, std::string_view level, std::string_view line) {
         base::log(base::parse_log_level(level, base::LogLevel::info),
                   "environment " + std::to_string(env) + ": " + std::string(line));
@@ -107,7 +109,16 @@ int run(const config::Config& config) {
     loop::Loop loop;
     base::SteadyClock clock;
     LoopTimers timers(loop);
-    auto environments = environment::EnvironmentManager::open(loop, environment_settings(config));
+    // Tasks reach the device side through their gaffer-init; it exists only once the
+    // scheduler does, hence the late binding.
+    Devices* device_side = nullptr;
+    auto settings = environment_settings(config);
+    settings.on_service_request = [&device_side](const environment::ServiceCall& call,
+                                                 environment::ServiceReply reply) {
+        if (device_side) return device_side->serve(call, std::move(reply));
+        reply(503, R"({"error":"unavailable","message":"devices are not enabled on this gateway: configure [broker] in gaffer.toml"})");
+    };
+    auto environments = environment::EnvironmentManager::open(loop, std::move(settings));
     if (!environments) return fail_start("cannot set up execution environments", environments.error());
     scheduler::Scheduler scheduler(scheduler_config(config), clock, timers, **environments, journal);
     DaemonBackend backend(config, scheduler, *database, journal, clock);
@@ -115,7 +126,14 @@ int run(const config::Config& config) {
     if (auto recovered = scheduler.recover(); !recovered)
         return fail_start("cannot recover queued invocations", recovered.error());
 
-    auto server = api::Server::start(loop, backend, api_options(config));
+    auto devices = Devices::start(loop, config, *database, scheduler, clock);
+    if (!devices) return fail_start("cannot start the device side", devices.error());
+    auto options = api_options(config);
+    if (*devices) {
+        device_side = devices->get();
+        options.devices = &(*devices)->backend();
+    }
+    auto server = api::Server::start(loop, backend, std::move(options));
     if (!server) return fail_start("cannot listen on " + config.api.socket, server.error());
 
     bool stopping = false;
@@ -127,7 +145,8 @@ int run(const config::Config& config) {
         backend.set_shutting_down();
         scheduler.shutdown([&] {
             server->reset();  // in-flight API answers went out with the outcomes above
-            loop.stop();
+            if (!*devices) return loop.stop();
+            (*devices)->stop([&] { loop.stop(); });
         });
     };
     loop::SignalWatch on_term(loop, SIGTERM, stop);

@@ -228,6 +228,7 @@ const std::vector<Key>& schema() {
         {"environments", "log_keep", integer(GAFFER_FIELD(environments.log_keep), 0, 100)},
         {"environments", "runtime_api_port", integer(GAFFER_FIELD(environments.runtime_api_port), 1, 65535)},
         {"environments", "favor_dynamic_cgroups", boolean(GAFFER_FIELD(environments.favor_dynamic_cgroups))},
+        {"environments", "init_pool_size", integer(GAFFER_FIELD(environments.init_pool_size), 0, 16)},
         {"broker", "enabled", boolean(GAFFER_FIELD(broker.enabled))},
         {"broker", "uri", text(GAFFER_FIELD(broker.uri), broker_uri)},
         {"broker", "username", text(GAFFER_FIELD(broker.username), mqtt_identifier)},

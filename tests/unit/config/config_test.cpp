@@ -50,6 +50,7 @@ TEST_CASE("empty text gives every default") {
     CHECK(c->environments.log_keep == 3);
     CHECK(c->environments.runtime_api_port == 9001);
     CHECK(c->environments.favor_dynamic_cgroups);
+    CHECK(c->environments.init_pool_size == 2);
     CHECK(c->broker.enabled);
     CHECK(c->broker.uri == "tcp://127.0.0.1:1883");
     CHECK(c->broker.username == "gaffer-admin");
@@ -101,6 +102,7 @@ log_max_bytes = 65536
 log_keep = 0
 runtime_api_port = 8080
 favor_dynamic_cgroups = false
+init_pool_size = 0
 
 [broker]
 enabled = false
@@ -146,6 +148,7 @@ outbox_limit = 40
     CHECK(c->environments.log_keep == 0);
     CHECK(c->environments.runtime_api_port == 8080);
     CHECK_FALSE(c->environments.favor_dynamic_cgroups);
+    CHECK(c->environments.init_pool_size == 0);
     CHECK_FALSE(c->broker.enabled);
     CHECK(c->broker.uri == "tcp://10.0.0.1:8883");
     CHECK(c->broker.username == "core");
