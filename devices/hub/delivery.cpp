@@ -63,7 +63,7 @@ Hub::State::Delivery Hub::State::deliver(const routing::Endpoint& source, const 
                                                task_event(message.topic, message.payload, message.qos, source_text));
             if (!id) {
                 failed(id.error());
-                log(base::LogLevel::warning, "route " + std::to_string(route->id) + ": could not invoke " + route->target.name +
+                log_refusal("route " + std::to_string(route->id) + ": could not invoke " + route->target.name +
                                   ": " + id.error().message);
                 continue;
             }

@@ -51,7 +51,7 @@ void Hub::State::drain() {
         }
         if (in.message.payload.size() > options.max_message_bytes) {
             count(metric::refused("too_large"));
-            log(base::LogLevel::warning, "refused a " + std::to_string(in.message.payload.size()) + "-byte message on " +
+            log_refusal("refused a " + std::to_string(in.message.payload.size()) + "-byte message on " +
                               in.message.topic + ": over devices.max_message_bytes");
             continue;
         }

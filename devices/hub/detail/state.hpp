@@ -62,6 +62,23 @@ struct Hub::State {
     void log(base::LogLevel level, std::string_view message) const {
         if (ports.log) ports.log(level, message);
     }
+    // Refused messages can come by the thousand a second (a full queue): at most one line
+    // a second says so, with how many it stands for; the counters have them all.
+    base::TimePoint refusals_logged_at{};
+    std::uint64_t refusals_unlogged = 0;
+    void log_refusal(std::string_view message) {
+        const auto now = ports.clock.now();
+        if (refusals_logged_at != base::TimePoint{} && now - refusals_logged_at < std::chrono::seconds(1)) {
+            ++refusals_unlogged;
+            return;
+        }
+        std::string line(message);
+        if (refusals_unlogged)
+            line += " (and " + std::to_string(refusals_unlogged) + " more refusals in the last second)";
+        log(base::LogLevel::warning, line);
+        refusals_logged_at = now;
+        refusals_unlogged = 0;
+    }
     void log_problem(std::string_view what, const base::Error& error) const {
         log(base::LogLevel::warning, std::string(what) + ": " + error.message);
     }
