@@ -1,6 +1,5 @@
 #include "devices/hub/hub.hpp"
 
-#include <algorithm>
 #include <set>
 
 #include "devices/hub/detail/state.hpp"
@@ -66,7 +65,6 @@ base::Result<void> Hub::start() {
     // SUBSCRIBE in flight), and one subscription only: mosquitto would deliver a message
     // once per matching subscription.
     if (auto sub = s.ports.link.subscribe("#", 1); !sub) return sub;
-    s.started = true;
     s.ports.link.start();
     return {};
 }
@@ -148,10 +146,6 @@ base::Result<routing::Route> Hub::add_route(std::string_view source, std::string
     if (s.routes.size() >= s.options.max_routes)
         return base::fail(base::Errc::busy, "the routing table holds its maximum of " +
                                                 std::to_string(s.options.max_routes) + " routes (devices.max_routes)");
-    for (const auto& existing : s.routes.all()) {
-        if (existing.source == route->source && existing.filter == route->filter && existing.target == route->target)
-            return base::fail(base::Errc::conflict, "route " + std::to_string(existing.id) + " is the same route");
-    }
     auto stored = s.ports.storage.add_route(*route);
     if (!stored) return stored;
     if (auto added = s.routes.add(*stored); !added) {

@@ -1,7 +1,6 @@
 // The hub's state, shared by its .cpp files (private to devices/hub).
 #pragma once
 
-#include <deque>
 #include <set>
 
 #include "devices/hub/hub.hpp"
@@ -48,7 +47,6 @@ struct Hub::State {
     registry::DynsecAdmin admin;
     registry::Registry registry;
 
-    bool started = false;
     bool stopping = false;
     std::vector<Inbound> pending;  // waiting for the batch
     bool drain_scheduled = false;
