@@ -108,15 +108,20 @@ void Registry::add(Device device, AddDone done) {
     }));
 }
 
+base::Result<void> Registry::Impl::claim(const std::string& thing) {
+    auto& d = *this;
+    if (d.busy.count(thing))
+        return base::fail(base::Errc::busy, "an operation on device " + base::quoted(thing) + " is in progress");
+    auto record = d.store.find(thing);
+    if (!record) return tl::unexpected(record.error());
+    if (!*record) return base::fail(base::Errc::not_found, "no device " + base::quoted(thing));
+    d.busy.insert(thing);
+    return {};
+}
+
 void Registry::remove(std::string thing, VoidDone done) {
     auto& d = *impl_;
-    if (d.busy.count(thing))
-        return done(base::fail(base::Errc::busy, "an operation on device " + base::quoted(thing) +
-                                                     " is in progress"));
-    auto record = d.store.find(thing);
-    if (!record) return done(tl::unexpected(record.error()));
-    if (!*record) return done(base::fail(base::Errc::not_found, "no device " + base::quoted(thing)));
-    d.busy.insert(thing);
+    if (auto claimed = d.claim(thing); !claimed) return done(tl::unexpected(claimed.error()));
     // deleteClient disconnects the device at once; the record goes only after the broker
     // confirmed, so a failure leaves a device that is still registered, not a hidden one.
     d.admin.execute({delete_client_command(thing), delete_role_command(role_name(thing))},
@@ -134,13 +139,7 @@ void Registry::remove(std::string thing, VoidDone done) {
 
 void Registry::rotate(std::string thing, PasswordDone done) {
     auto& d = *impl_;
-    if (d.busy.count(thing))
-        return done(base::fail(base::Errc::busy, "an operation on device " + base::quoted(thing) +
-                                                     " is in progress"));
-    auto record = d.store.find(thing);
-    if (!record) return done(tl::unexpected(record.error()));
-    if (!*record) return done(base::fail(base::Errc::not_found, "no device " + base::quoted(thing)));
-    d.busy.insert(thing);
+    if (auto claimed = d.claim(thing); !claimed) return done(tl::unexpected(claimed.error()));
     auto password = generate_password();
     auto finish = [&d, thing, password](base::Result<void> r, PasswordDone& done) {
         d.busy.erase(thing);

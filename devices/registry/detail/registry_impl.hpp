@@ -14,6 +14,10 @@ namespace gaffer::registry {
 struct Registry::Impl {
     Impl(DeviceStore& s, BrokerAdmin& a, Options o) : store(s), admin(a), options(std::move(o)) {}
 
+    // Marks an existing device busy for one broker operation. Errors: busy (another
+    // operation on it is running), not_found, the store's.
+    base::Result<void> claim(const std::string& thing);
+
     DeviceStore& store;
     BrokerAdmin& admin;
     Options options;
