@@ -117,4 +117,32 @@ SignalWatch::SignalWatch(Loop& loop, int signum, std::function<void()> fn) : imp
 
 SignalWatch::~SignalWatch() { close_and_free<Impl>(reinterpret_cast<uv_handle_t*>(&impl_->handle)); }
 
+// ---- PriorityWatch ---------------------------------------------------------------------
+
+struct PriorityWatch::Impl {
+    uv_poll_t handle{};
+    std::function<void()> fn;
+};
+
+PriorityWatch::PriorityWatch(Loop& loop, int fd, std::function<void()> fn) : impl_(new Impl) {
+    impl_->fn = std::move(fn);
+    if (uv_poll_init(loop.raw(), &impl_->handle, fd) != 0) {
+        delete impl_;  // an fd epoll cannot watch: nothing was registered
+        impl_ = nullptr;
+        return;
+    }
+    impl_->handle.data = impl_;
+    uv_poll_start(&impl_->handle, UV_PRIORITIZED, [](uv_poll_t* h, int status, int events) {
+        if (status < 0 || !(events & UV_PRIORITIZED)) return;
+        auto fn = static_cast<Impl*>(h->data)->fn;
+        fn();
+    });
+}
+
+PriorityWatch::~PriorityWatch() {
+    if (impl_) close_and_free<Impl>(reinterpret_cast<uv_handle_t*>(&impl_->handle));
+}
+
+bool PriorityWatch::active() const { return impl_ != nullptr; }
+
 }  // namespace gaffer::loop

@@ -68,6 +68,21 @@ private:
     Impl* impl_;
 };
 
+// Runs `fn` on the loop thread whenever `fd` reports an exceptional condition (POLLPRI):
+// /proc/self/mountinfo does when the mount table changes. The caller keeps `fd` open.
+class PriorityWatch {
+public:
+    PriorityWatch(Loop& loop, int fd, std::function<void()> fn);
+    ~PriorityWatch();
+    bool active() const;  // false: epoll cannot watch `fd`; `fn` never runs
+    PriorityWatch(const PriorityWatch&) = delete;
+    PriorityWatch& operator=(const PriorityWatch&) = delete;
+
+private:
+    struct Impl;
+    Impl* impl_;
+};
+
 struct PeerCredentials {
     pid_t pid = -1;
     uid_t uid = static_cast<uid_t>(-1);

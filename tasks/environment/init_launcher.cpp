@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -66,17 +67,31 @@ WarmPool::WarmPool(loop::Loop& loop, const CgroupTree& tree, const std::string& 
                    const std::string& init_path, std::size_t size, std::function<void(std::string_view)> on_warning)
     : on_warning_(std::move(on_warning)) {
     size = std::min(size, kMaxInitPool);
-    if (size > 0)
-        if (auto ok = open_cgroup(tree, parent, use_libcgroup, size); !ok) {
+    if (size > 0) {
+        base::Result<void> ok = watch_mounts(loop);
+        if (ok) ok = open_cgroup(tree, parent, use_libcgroup, size);
+        if (!ok) {
             if (on_warning_) on_warning_("warm pool disabled: " + ok.error().message);
             size = 0;
+            mount_watch_.reset();
         }
+    }
     launcher_ = std::make_unique<SpawnLauncher>(loop, init_path,
                                                 cgroup_ ? cgroup_->procs_files() : std::vector<std::string>{});
     InitPoolOptions options;
     options.size = size;
     options.on_warning = on_warning_;
     pool_ = std::make_unique<InitPool>(loop, *launcher_, std::move(options));
+}
+
+base::Result<void> WarmPool::watch_mounts(loop::Loop& loop) {
+    mountinfo_.reset(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC));
+    if (!mountinfo_) return base::fail_errno(base::Errc::io, "open /proc/self/mountinfo", errno);
+    mount_watch_ = std::make_unique<loop::PriorityWatch>(loop, mountinfo_.get(), [this] {
+        if (pool_) pool_->flush();
+    });
+    if (!mount_watch_->active()) return base::fail(base::Errc::io, "cannot watch /proc/self/mountinfo for mount changes");
+    return {};
 }
 
 base::Result<void> WarmPool::open_cgroup(const CgroupTree& tree, const std::string& parent, bool use_libcgroup,
@@ -92,6 +107,7 @@ base::Result<void> WarmPool::open_cgroup(const CgroupTree& tree, const std::stri
 }
 
 WarmPool::~WarmPool() {
+    mount_watch_.reset();
     pool_.reset();
     if (cgroup_)
         if (auto ok = cgroup_->remove(); !ok && on_warning_) on_warning_("warm pool cgroup: " + ok.error().message);

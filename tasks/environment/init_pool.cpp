@@ -73,6 +73,16 @@ void InitPool::fill() {
     if (waiting_.size() < options_.size) schedule_fill(base::Duration::zero());
 }
 
+void InitPool::flush() {
+    if (waiting_.empty() && !fill_pending_) return;
+    for (auto& member : waiting_) {
+        member.init.exit_route->fn = nullptr;
+        launcher_.kill(member.init);
+    }
+    waiting_.clear();
+    if (options_.size > 0) schedule_fill(options_.flush_refill_after);
+}
+
 void InitPool::on_member_exit(std::uint64_t serial, std::int64_t status, int signal) {
     for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
         if (it->serial != serial) continue;

@@ -13,14 +13,14 @@ constexpr mode_t kFileMode = 0640;
 }  // namespace
 
 base::Result<LogSink> LogSink::open(const std::string& path, std::uint64_t max_bytes,
-                                    std::uint32_t keep) {
+                                    std::uint32_t keep, const std::string& root) {
     LogSink sink;
     if (path.empty()) return sink;
     auto slash = path.rfind('/');
     std::string dir = slash == 0 ? "/" : path.substr(0, slash);
     sink.name_ = path.substr(slash + 1);
     if (sink.name_.empty()) return base::fail(base::Errc::invalid, "log_path " + path + " names a directory");
-    sink.dir_.reset(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    sink.dir_.reset(::open((root + dir).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!sink.dir_) return base::fail_errno(base::Errc::io, "open log directory " + dir, errno);
     sink.file_.reset(::openat(sink.dir_.get(), sink.name_.c_str(), kFileFlags, kFileMode));
     if (!sink.file_) return base::fail_errno(base::Errc::io, "open log file " + path, errno);

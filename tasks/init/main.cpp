@@ -5,12 +5,14 @@
 // Everything that does not depend on the task happens before the launch frame is read, so
 // that gafferd can start gaffer-init ahead of time (the warm pool) and a launch only pays
 // for the task's own part. The outer process joins the pool cgroup (if given), unshares
-// the PID, IPC and UTS namespaces and forks PID 1, which waits for the launch frame. PID 1
-// then moves itself into the task's cgroup, unshares a fresh mount namespace (a copy of the
-// host's mounts as they are now, not as they were when the pool started) and, for network
-// "none", a new network namespace, tells the outer process to follow it into the cgroup,
-// and does everything else. The outer process detaches the host's old root once PID 1 has
-// pivoted away from it, then only forwards signals and exits with the child's status.
+// the PID, IPC and UTS namespaces and forks PID 1. PID 1 unshares a mount namespace and
+// builds the task-independent part of the new root in it (a copy of the host's mounts as
+// they are then: gafferd discards pooled processes when its mount table changes), then
+// waits for the launch frame. PID 1 then moves itself into the task's cgroup, unshares a
+// new network namespace for network "none", tells the outer process to follow it into the
+// cgroup, and does everything else. The outer process detaches the host's old root once
+// PID 1 has finished the root, then only forwards signals and exits with the child's
+// status.
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -38,9 +40,8 @@ namespace {
 using namespace gaffer;
 constexpr int kControlFd = 3;
 constexpr std::size_t kMaxPoolCgroups = 8;  // one per hierarchy: v1 has three
-// The task-independent namespaces, made before the launch frame. The mount namespace is
-// not among them: a pooled copy of the host's mounts would miss what the host mounted
-// while it waited. The network namespace depends on the task.
+// The namespaces the outer process makes before the launch frame. PID 1 makes the mount
+// namespace; the network namespace depends on the task.
 constexpr int kEarlyNamespaces = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
 
 [[noreturn]] void fail_setup(init::Control& control, std::string_view reason, const std::string& message,
@@ -95,7 +96,7 @@ void prepare_signals() {
 }
 
 // PID 1 -> outer process: the task's cgroup.procs files, each ended by '\0', then one more
-// '\0' once PID 1 is in its cgroups and mount namespace; later one 'p' once it has pivoted.
+// '\0' once PID 1 is in its cgroups; later one 'p' once the new root is finished.
 // EOF instead: PID 1 failed before.
 void send_cgroups(int fd, const std::vector<std::string>& procs_files) {
     std::string message;
@@ -163,7 +164,15 @@ void follow_pid1(base::Fd from_pid1, pid_t child, init::Control& control) {
     if (auto r = init::detach_old_root(); !r) control.log("error", "gaffer-init: " + r.error().message);
 }
 
-[[noreturn]] void run_pid1(init::Control& control, const std::string& early_error, base::Fd to_outer) {
+// The task-independent part of PID 1's mount namespace (see sandbox.hpp). "" or what failed.
+std::string prepare_mounts() {
+    if (::unshare(CLONE_NEWNS) != 0) return std::string("unshare mount namespace: ") + std::strerror(errno);
+    if (auto r = init::prepare_root(); !r) return r.error().message;
+    return "";
+}
+
+[[noreturn]] void run_pid1(init::Control& control, std::string early_error, base::Fd to_outer) {
+    if (early_error.empty()) early_error = prepare_mounts();
     auto launch = control.read_launch();
     if (!launch) {
         if (launch.error().code == base::Errc::unavailable) ::_exit(1);  // gafferd let us go unused
@@ -174,15 +183,17 @@ void follow_pid1(base::Fd from_pid1, pid_t child, init::Control& control) {
     const runtime::LaunchSpec& spec = *parsed;
     if (!early_error.empty()) fail_setup(control, "setup_failed", early_error, 1);
 
-    if (auto r = enter_cgroups(spec.cgroup_procs); !r) fail_setup(control, "setup_failed", r.error().message, 1);
-    int ns = CLONE_NEWNS;
-    if (spec.network == "none") ns |= CLONE_NEWNET;
-    if (::unshare(ns) != 0) fail_setup(control, "setup_failed", std::string("unshare: ") + std::strerror(errno), 1);
+    // The host's paths, as PID 1 sees them from the new root; the outer process sees the host's.
+    std::vector<std::string> own_procs;
+    for (const auto& file : spec.cgroup_procs) own_procs.push_back(init::host_path(file));
+    if (auto r = enter_cgroups(own_procs); !r) fail_setup(control, "setup_failed", r.error().message, 1);
+    if (spec.network == "none" && ::unshare(CLONE_NEWNET) != 0)
+        fail_setup(control, "setup_failed", std::string("unshare network namespace: ") + std::strerror(errno), 1);
     send_cgroups(to_outer.get(), spec.cgroup_procs);
 
-    auto log = init::LogSink::open(spec.log_path, spec.log_max_bytes, spec.log_keep);
+    auto log = init::LogSink::open(spec.log_path, spec.log_max_bytes, spec.log_keep, init::host_path(""));
     if (!log) fail_setup(control, "setup_failed", log.error().message, 1);
-    if (auto r = init::build_root(spec); !r) fail_setup(control, "setup_failed", r.error().message, 1);
+    if (auto r = init::finish_root(spec); !r) fail_setup(control, "setup_failed", r.error().message, 1);
     [[maybe_unused]] auto told = ::write(to_outer.get(), "p", 1);
     to_outer.reset();
     if (auto r = init::set_hostname(spec.hostname); !r) fail_setup(control, "setup_failed", r.error().message, 1);

@@ -37,8 +37,6 @@ constexpr Device kDevices[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 
 constexpr unsigned long kPlain = MS_NOSUID | MS_NODEV;
 constexpr std::uint64_t kDefaultTmpBytes = 64ull << 20;
 
-std::string host(const std::string& path) { return std::string(kOldRoot) + path; }
-
 #define GAFFER_TRY(expr)                                          \
     do {                                                          \
         auto gaffer_r_ = (expr);                                  \
@@ -63,7 +61,7 @@ base::Result<void> enter_new_root() {
 base::Result<void> bind_host_tree() {
     for (const char* name : kTopLevel) {
         std::string target = std::string("/") + name;
-        std::string source = host(target);
+        std::string source = host_path(target);
         struct stat st {};
         if (::lstat(source.c_str(), &st) != 0) continue;  // not on this host
         if (S_ISLNK(st.st_mode)) {
@@ -80,14 +78,14 @@ base::Result<void> bind_host_tree() {
         }
     }
     GAFFER_TRY(mounts::make_dirs("/sys", 0555));
-    return mounts::bind(host("/sys"), "/sys", Access::read_only, false);
+    return mounts::bind(host_path("/sys"), "/sys", Access::read_only, false);
 }
 
 // /dev is the one tmpfs without nodev: its device nodes are made with mknod, which costs a
 // fraction of a bind mount (and of its unmount when the environment ends). Where mknod is
 // refused (no CAP_MKNOD, e.g. in a container) the host's node is bound instead. /dev is
 // read-only before the task starts, so the task cannot add nodes to it.
-base::Result<void> build_dev(const std::string& shm_options) {
+base::Result<void> build_dev() {
     GAFFER_TRY(mounts::make_dirs("/dev", 0755));
     GAFFER_TRY(mounts::tmpfs("/dev", "mode=0755,size=64k,nr_inodes=256", MS_NOSUID | MS_NOEXEC));
     for (const auto& dev : kDevices) {
@@ -100,7 +98,7 @@ base::Result<void> build_dev(const std::string& shm_options) {
         }
         if (errno != EPERM) return base::fail_errno(base::Errc::io, "mknod " + target, errno);
         GAFFER_TRY(mounts::make_file(target));
-        GAFFER_TRY(mounts::bind(host(target), target, Access::writable, true));
+        GAFFER_TRY(mounts::bind(host_path(target), target, Access::writable, true));
     }
     const std::pair<const char*, const char*> links[] = {{"/proc/self/fd", "/dev/fd"},
                                                          {"/proc/self/fd/0", "/dev/stdin"},
@@ -108,13 +106,12 @@ base::Result<void> build_dev(const std::string& shm_options) {
                                                          {"/proc/self/fd/2", "/dev/stderr"}};
     for (auto [to, at] : links)
         if (::symlink(to, at) != 0) return base::fail_errno(base::Errc::io, std::string("symlink ") + at, errno);
-    GAFFER_TRY(mounts::make_dirs("/dev/shm", 01777));
-    return mounts::tmpfs("/dev/shm", shm_options, kPlain);
+    return mounts::make_dirs("/dev/shm", 01777);  // its tmpfs is sized for the task
 }
 
 base::Result<void> mount_resource(const runtime::LaunchSpec::Resource& res) {
     struct stat st {};
-    const std::string source = host(res.source);
+    const std::string source = host_path(res.source);
     if (::stat(source.c_str(), &st) != 0)
         return base::fail_errno(base::Errc::not_found, "resource " + res.source, errno);
     const bool is_device = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode);
@@ -139,7 +136,7 @@ base::Result<void> hide(const std::string& path) {
     if (S_ISDIR(st.st_mode))
         return mounts::tmpfs(path, "mode=0555,size=4k,nr_inodes=2", MS_RDONLY | kPlain | MS_NOEXEC);
     if (S_ISLNK(st.st_mode)) return {};  // its target is hidden or bound separately
-    return mounts::bind(host("/dev/null"), path, Access::read_only, false);
+    return mounts::bind(host_path("/dev/null"), path, Access::read_only, false);
 }
 
 std::string size_option(std::uint64_t memory_bytes) {
@@ -150,21 +147,27 @@ std::string size_option(std::uint64_t memory_bytes) {
 
 }  // namespace
 
-base::Result<void> build_root(const runtime::LaunchSpec& spec) {
+std::string host_path(const std::string& path) { return std::string(kOldRoot) + path; }
+
+base::Result<void> prepare_root() {
     GAFFER_TRY(enter_new_root());
     GAFFER_TRY(bind_host_tree());
     GAFFER_TRY(mounts::make_dirs("/proc", 0555));
     if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
         return base::fail_errno(base::Errc::io, "mount /proc", errno);
-    const std::string tmp_size = size_option(spec.memory_bytes);
-    GAFFER_TRY(build_dev("mode=1777," + tmp_size));
+    GAFFER_TRY(build_dev());
     GAFFER_TRY(mounts::make_dirs("/tmp", 01777));
-    GAFFER_TRY(mounts::tmpfs("/tmp", "mode=1777," + tmp_size, kPlain));
     GAFFER_TRY(mounts::make_dirs("/run", 0755));
     GAFFER_TRY(mounts::tmpfs("/run", "mode=0755,size=1m", kPlain | MS_NOEXEC));
-    GAFFER_TRY(mounts::make_dirs("/task", 0755));
+    return mounts::make_dirs("/task", 0755);
+}
+
+base::Result<void> finish_root(const runtime::LaunchSpec& spec) {
+    const std::string tmp_options = "mode=1777," + size_option(spec.memory_bytes);
+    GAFFER_TRY(mounts::tmpfs("/dev/shm", tmp_options, kPlain));
+    GAFFER_TRY(mounts::tmpfs("/tmp", tmp_options, kPlain));
     if (!spec.artifact_dir.empty())
-        GAFFER_TRY(mounts::bind(host(spec.artifact_dir), "/task", Access::read_only, false));
+        GAFFER_TRY(mounts::bind(host_path(spec.artifact_dir), "/task", Access::read_only, false));
     for (const auto& res : spec.resources) GAFFER_TRY(mount_resource(res));
     for (const auto& path : spec.hidden_paths) GAFFER_TRY(hide(path));
 

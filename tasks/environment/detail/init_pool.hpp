@@ -27,6 +27,7 @@
 
 namespace gaffer::loop {
 class Loop;
+class PriorityWatch;
 class Process;
 class Stream;
 class Timer;
@@ -94,6 +95,9 @@ struct InitPoolOptions {
     // After a launch failed or a waiting process died: wait this long before starting
     // another, so that a broken gaffer-init does not turn into a fork loop.
     base::Duration retry_after = std::chrono::seconds(1);
+    // After a flush: a burst of mount changes (a host mounting a dozen filesystems) costs
+    // one refill, not one per change.
+    base::Duration flush_refill_after = std::chrono::milliseconds(100);
     std::function<void(std::string_view warning)> on_warning;  // empty: dropped
 };
 
@@ -115,6 +119,9 @@ public:
     std::size_t size() const { return options_.size; }
     // Launches until `size` processes wait, or a launch fails (then retries later).
     void fill();
+    // Kills every waiting process and starts their replacements after flush_refill_after:
+    // they have copied a mount table that has changed since (see tasks/init/main.cpp).
+    void flush();
 
 private:
     struct Member {
@@ -134,7 +141,9 @@ private:
     bool fill_pending_ = false;  // the refill timer is armed
 };
 
-// What the EnvironmentManager holds: the pool's cgroup, the real launcher and the pool.
+// What the EnvironmentManager holds: the pool's cgroup, the real launcher, the pool, and a
+// watch on gafferd's mount table that flushes the pool when the table changes (no watch,
+// no pool: a waiting process would hand a task a stale copy of the host's mounts).
 // Waiting processes live in their own cgroup, <own>/<parent>.pool/waiting (one directory
 // per hierarchy): beside the environments' <parent>, never in gafferd's own cgroup. The
 // launch frame moves both of an environment's processes into its cgroup. Memory they
@@ -159,8 +168,12 @@ private:
     base::Result<void> open_cgroup(const CgroupTree& tree, const std::string& parent, bool use_libcgroup,
                                    std::size_t size);
 
+    base::Result<void> watch_mounts(loop::Loop& loop);
+
     std::optional<CgroupTree> tree_;
     std::optional<Cgroup> cgroup_;
+    base::Fd mountinfo_;
+    std::unique_ptr<loop::PriorityWatch> mount_watch_;
     std::unique_ptr<SpawnLauncher> launcher_;
     std::unique_ptr<InitPool> pool_;
     std::function<void(std::string_view)> on_warning_;

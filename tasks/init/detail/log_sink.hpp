@@ -1,7 +1,8 @@
 // The task's log file: lines from its stdout and stderr appended to LaunchSpec::log_path,
 // rotated by size (path -> path.1 -> ... -> path.N, the oldest dropped). The file and its
-// directory are opened before pivot_root, after which the directory is not reachable by
-// path any more; rotation works through the directory descriptor (renameat/openat).
+// directory are opened before the old root is detached, after which the directory is not
+// reachable by path any more; rotation works through the directory descriptor
+// (renameat/openat).
 #pragma once
 
 #include <cstdint>
@@ -15,9 +16,10 @@ namespace gaffer::init {
 class LogSink {
 public:
     LogSink() = default;  // discards everything
-    // An empty path gives a sink that discards.
+    // An empty path gives a sink that discards. `root`: where the host's root is mounted
+    // now ("" or "/.oldroot"); error messages name the host's path.
     static base::Result<LogSink> open(const std::string& path, std::uint64_t max_bytes,
-                                      std::uint32_t keep);
+                                      std::uint32_t keep, const std::string& root = "");
 
     // Appends `line` plus a newline, rotating first when the file would pass max_bytes.
     // Write failures (disk full) drop the line: the task must not block on its log.

@@ -4,9 +4,12 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
+#include <sys/mount.h>
+#include <unistd.h>
 #include <sys/types.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -208,6 +211,52 @@ TEST_CASE("with no pool every start spawns gaffer-init, and there is no pool cgr
     w.manager->invoke(*id, scheduler::Invocation{"inv-1", "echo", "\"cold\"", false});
     w.run_until([&] { return !w.events.results.empty(); });
     CHECK(w.events.results[0].second.payload == "{\"echo\":\"cold\"}\n");
+    w.manager->stop(*id, std::chrono::seconds(1));
+    w.run_until([&] { return !w.events.exits.empty(); });
+}
+
+// A waiting gaffer-init has already copied the host's mounts; gafferd watches its mount
+// table and replaces the waiting processes when it changes, so a task never starts on a
+// stale copy.
+TEST_CASE("a host mount made while the pool waits is what the next task sees") {
+    World w;
+    w.wait_for_pool(2);
+    const auto dirs = pool_dirs(w);
+    const auto before = pids_below(dirs, "waiting");
+    REQUIRE(before.size() == 4);
+
+    char tmpl[] = "/srv/gaffer-pool-test-XXXXXX";  // /srv: one of the host directories tasks see
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    const std::string mountpoint = tmpl;
+    struct Unmount {
+        std::string path;
+        ~Unmount() {
+            ::umount2(path.c_str(), MNT_DETACH);
+            ::rmdir(path.c_str());
+        }
+    } unmount{mountpoint};
+    REQUIRE(::mount("tmpfs", mountpoint.c_str(), "tmpfs", 0, "size=64k") == 0);
+    std::ofstream(mountpoint + "/marker") << "mounted after the pool filled";
+
+    // The old processes go and new ones take their place.
+    w.run_until([&] {
+        auto now = pids_below(dirs, "waiting");
+        return now.size() == 4 && std::none_of(now.begin(), now.end(), [&](pid_t p) { return contains(before, p); });
+    }, std::chrono::seconds(5));
+    const auto after = pids_below(dirs, "waiting");
+    CHECK(after.size() == 4);
+    for (pid_t pid : before) CHECK_MESSAGE(!contains(after, pid), "pid " << pid << " still waits");
+
+    std::ofstream(w.scratch.root + "/tasks/echo/show.sh") << "cat " << mountpoint << "/marker\n";
+    auto id = w.manager->start(w.task("show", R"(["/bin/sh","/task/show.sh"])"), w.events);
+    REQUIRE_MESSAGE(id, id.error().message);
+    w.run_until([&] { return !w.events.ready.empty() || !w.events.exits.empty(); });
+    REQUIRE_MESSAGE(w.events.exits.empty(), w.events.exits.front().second.detail);
+    CHECK_MESSAGE(contains(after, w.manager->list()[0].pid), "the environment should have come from the pool");
+    w.manager->invoke(*id, scheduler::Invocation{"inv-show", "show", "{}", false});
+    w.run_until([&] { return !w.events.results.empty() || !w.events.exits.empty(); });
+    REQUIRE(w.events.results.size() == 1);
+    CHECK(w.events.results[0].second.payload == "mounted after the pool filled");
     w.manager->stop(*id, std::chrono::seconds(1));
     w.run_until([&] { return !w.events.exits.empty(); });
 }

@@ -61,6 +61,7 @@ struct Fixture {
         o.size = size;
         o.refill_after = 0ms;
         o.retry_after = 50ms;
+        o.flush_refill_after = 30ms;
         o.on_warning = [this](std::string_view w) { warnings.emplace_back(w); };
         return o;
     }
@@ -96,6 +97,30 @@ TEST_CASE("take hands out the oldest waiting process and the pool refills after 
     auto second = pool.take();
     REQUIRE(second);
     CHECK(second->pid == 101);
+}
+
+TEST_CASE("flush kills every waiting process and refills once, after flush_refill_after") {
+    Fixture f;
+    InitPool pool(f.loop, f.launcher, f.options(2));
+    run_for(f.loop, 20ms);
+    REQUIRE(pool.waiting() == 2);
+    pool.flush();
+    pool.flush();  // a burst of mount changes
+    CHECK(pool.waiting() == 0);
+    CHECK(f.launcher.killed == std::vector<pid_t>{100, 101});
+    f.launcher.report_exit(100, 137);  // the killed process's exit is not the pool's business
+    CHECK(f.warnings.empty());
+    run_for(f.loop, 15ms);  // less than flush_refill_after
+    CHECK(f.launcher.launches.size() == 2);
+    auto cold = pool.take();  // meanwhile a start launches its own, as with an empty pool
+    REQUIRE(cold);
+    CHECK(cold->pid == 102);
+    run_for(f.loop, 60ms);
+    CHECK(pool.waiting() == 2);
+    CHECK(f.launcher.launches == std::vector<bool>{true, true, false, true, true});
+    auto warm = pool.take();
+    REQUIRE(warm);
+    CHECK(warm->pid == 103);
 }
 
 TEST_CASE("an empty pool, or none, launches at once and unpooled") {
