@@ -6,7 +6,9 @@
 #include "coordinator/daemon/device_store.hpp"
 
 namespace gaffer::daemon {
-namespace {
+// Named, not anonymous: Devices::Parts holds them, and a type with external linkage must
+// not hold members of types that have none.
+namespace adapters {
 
 // The registry's one-shot timer over a libuv timer.
 class LoopAlarm final : public registry::Alarm {
@@ -30,6 +32,10 @@ public:
 private:
     scheduler::Scheduler& scheduler_;
 };
+
+}  // namespace adapters
+
+namespace {
 
 base::Result<std::string> read_password(const std::string& path) {
     auto text = base::read_file(path);
@@ -66,8 +72,8 @@ struct Devices::Parts {
 
     std::unique_ptr<mqtt::Link> link;
     DeviceStorage storage;
-    LoopAlarm alarm;
-    SchedulerTasks tasks;
+    adapters::LoopAlarm alarm;
+    adapters::SchedulerTasks tasks;
     shadow::SystemWallClock wall_clock;
     hub::Hub hub;
     DeviceBackend backend;

@@ -3,25 +3,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tasks/runtime/detail/json_text.hpp"
 #include "tasks/runtime/runtime.hpp"
 
 namespace gaffer::runtime {
 namespace {
 
-using Json = nlohmann::ordered_json;
+using OrderedJson = nlohmann::ordered_json;
 using base::Errc;
 using base::fail;
+using detail::describe;
 
 constexpr std::size_t kMaxListEntries = 256;
 constexpr std::size_t kMaxStringBytes = 4096;
 constexpr std::uint32_t kMaxLogKeep = 100;
 constexpr std::uint64_t kMinLogBytes = 4096;
-
-std::string describe(const Json& v) {
-    std::string text = v.dump();
-    if (text.size() > 40) text = text.substr(0, 37) + "...";
-    return text;
-}
 
 tl::unexpected<base::Error> bad(const std::string& field, const std::string& why) {
     return fail(Errc::invalid, "launch spec: " + field + ": " + why);
@@ -31,12 +27,12 @@ tl::unexpected<base::Error> bad(const std::string& field, const std::string& why
 // leftovers (typos, fields of a newer gafferd) are reported instead of ignored.
 class Reader {
 public:
-    Reader(const Json& object, std::string path) : object_(object), path_(std::move(path)) {}
+    Reader(const OrderedJson& object, std::string path) : object_(object), path_(std::move(path)) {}
 
     std::string field(const std::string& key) const {
         return path_.empty() ? key : path_ + "." + key;
     }
-    const Json* find(const std::string& key) {
+    const OrderedJson* find(const std::string& key) {
         used_.insert(key);
         auto it = object_.find(key);
         return it == object_.end() ? nullptr : &*it;
@@ -44,7 +40,7 @@ public:
 
     base::Result<void> string(const std::string& key, std::string& out, bool required = false,
                               bool absolute_path = false) {
-        const Json* v = find(key);
+        const OrderedJson* v = find(key);
         if (!v) {
             if (required) return bad(field(key), "is required");
             return {};
@@ -63,7 +59,7 @@ public:
     template <class T>
     base::Result<void> number(const std::string& key, T& out, std::uint64_t min = 0,
                               std::uint64_t max = std::numeric_limits<T>::max()) {
-        const Json* v = find(key);
+        const OrderedJson* v = find(key);
         if (!v) return {};
         if (!v->is_number_unsigned())
             return bad(field(key), "expected an unsigned integer, got " + describe(*v));
@@ -76,7 +72,7 @@ public:
     }
 
     base::Result<void> boolean(const std::string& key, bool& out) {
-        const Json* v = find(key);
+        const OrderedJson* v = find(key);
         if (!v) return {};
         if (!v->is_boolean()) return bad(field(key), "expected true or false, got " + describe(*v));
         out = v->get<bool>();
@@ -96,13 +92,13 @@ public:
 
     base::Result<void> strings(const std::string& key, std::vector<std::string>& out,
                                bool absolute_paths) {
-        const Json* v = find(key);
+        const OrderedJson* v = find(key);
         if (!v) return {};
         if (!v->is_array()) return bad(field(key), "expected an array of strings, got " + describe(*v));
         if (v->size() > kMaxListEntries) return bad(field(key), "more than 256 entries");
         out.clear();
         for (std::size_t i = 0; i < v->size(); ++i) {
-            const Json& e = (*v)[i];
+            const OrderedJson& e = (*v)[i];
             const std::string name = field(key) + "[" + std::to_string(i) + "]";
             if (!e.is_string()) return bad(name, "expected a string, got " + describe(e));
             auto s = e.get<std::string>();
@@ -121,7 +117,7 @@ public:
     }
 
 private:
-    const Json& object_;
+    const OrderedJson& object_;
     std::string path_;
     std::set<std::string> used_;
 };
@@ -133,7 +129,7 @@ private:
     } while (0)
 
 base::Result<void> parse_environment(Reader& r, LaunchSpec& spec) {
-    const Json* env = r.find("environment");
+    const OrderedJson* env = r.find("environment");
     if (!env) return {};
     if (!env->is_object()) return bad("environment", "expected an object of strings, got " + describe(*env));
     if (env->size() > kMaxListEntries) return bad("environment", "more than 256 entries");
@@ -150,12 +146,12 @@ base::Result<void> parse_environment(Reader& r, LaunchSpec& spec) {
 }
 
 base::Result<void> parse_resources(Reader& r, LaunchSpec& spec) {
-    const Json* list = r.find("resources");
+    const OrderedJson* list = r.find("resources");
     if (!list) return {};
     if (!list->is_array()) return bad("resources", "expected an array, got " + describe(*list));
     if (list->size() > kMaxListEntries) return bad("resources", "more than 256 entries");
     for (std::size_t i = 0; i < list->size(); ++i) {
-        const Json& e = (*list)[i];
+        const OrderedJson& e = (*list)[i];
         const std::string path = "resources[" + std::to_string(i) + "]";
         if (!e.is_object()) return bad(path, "expected an object, got " + describe(e));
         Reader item(e, path);
@@ -174,10 +170,10 @@ base::Result<void> parse_resources(Reader& r, LaunchSpec& spec) {
 }  // namespace
 
 std::string to_json(const LaunchSpec& spec) {
-    Json j;
+    OrderedJson j;
     j["task"] = spec.task;
     j["command"] = spec.command;
-    Json env = Json::object();
+    OrderedJson env = OrderedJson::object();
     for (const auto& [k, v] : spec.environment) env[k] = v;
     j["environment"] = std::move(env);
     j["working_dir"] = spec.working_dir;
@@ -191,7 +187,7 @@ std::string to_json(const LaunchSpec& spec) {
     j["hostname"] = spec.hostname;
     j["cgroup_procs"] = spec.cgroup_procs;
     j["artifact_dir"] = spec.artifact_dir;
-    Json resources = Json::array();
+    OrderedJson resources = OrderedJson::array();
     for (const auto& r : spec.resources)
         resources.push_back(
             {{"source", r.source}, {"target", r.target}, {"writable", r.writable}, {"device", r.device}});
@@ -208,7 +204,7 @@ std::string to_json(const LaunchSpec& spec) {
 }
 
 base::Result<LaunchSpec> parse_launch_spec(std::string_view json) {
-    Json j = Json::parse(json, nullptr, /*allow_exceptions=*/false);
+    OrderedJson j = OrderedJson::parse(json, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return fail(Errc::invalid, "launch spec: not valid JSON");
     if (!j.is_object()) return fail(Errc::invalid, "launch spec: expected a JSON object, got " + describe(j));
     LaunchSpec spec;

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tasks/runtime/detail/json_text.hpp"
 #include "tasks/runtime/runtime.hpp"
 
 namespace gaffer::runtime {
@@ -10,17 +11,12 @@ namespace {
 
 using Json = nlohmann::json;
 using base::Errc;
+using detail::describe;
 
 constexpr std::size_t kMaxThingBytes = 128;
 constexpr std::size_t kMaxShadowBytes = 64;
 
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
-std::string describe(const Json& v) {
-    std::string text = dump(v);
-    if (text.size() > 40) text = text.substr(0, 37) + "...";
-    return text;
-}
 
 bool valid_name(std::string_view name, std::size_t max) {
     if (name.empty() || name.size() > max) return false;

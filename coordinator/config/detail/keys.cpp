@@ -18,7 +18,6 @@ struct Key {
     Setter set;
 };
 
-using base::quoted;
 
 Reason wrong_type(const Value& v, std::string_view wanted) {
     return "must be " + std::string(wanted) + ", not " + v.description;
@@ -44,7 +43,7 @@ Setter bytes(Field field, std::uint64_t min, std::uint64_t max) {
         std::optional<std::uint64_t> n;
         if (v.kind == Value::Kind::string) {
             n = base::parse_size(v.text);
-            if (!n) return quoted(v.text) + " is not a size (use e.g. 512K, 8M, 1G)";
+            if (!n) return base::quoted(v.text) + " is not a size (use e.g. 512K, 8M, 1G)";
         } else if (v.kind == Value::Kind::integer && v.integer >= 0) {
             n = static_cast<std::uint64_t>(v.integer);
         } else {
@@ -63,7 +62,7 @@ Setter duration(Field field, Millis min, Millis max) {
     return [=](const Value& v, Config& c) -> Reason {
         if (v.kind != Value::Kind::string) return wrong_type(v, "a duration string like \"5m\"");
         auto d = base::parse_duration(v.text);
-        if (!d) return quoted(v.text) + " is not a duration (use e.g. 500ms, 3s, 5m, 1h)";
+        if (!d) return base::quoted(v.text) + " is not a duration (use e.g. 500ms, 3s, 5m, 1h)";
         if (*d < min || *d > max)
             return "must be between " + format_duration(min) + " and " + format_duration(max) +
                    " (got " + v.text + ")";
@@ -94,10 +93,10 @@ Setter text(Field field, Rule rule) {
 }
 
 Reason absolute_path(const std::string& p) {
-    if (p.empty() || p[0] != '/') return quoted(p) + " must be an absolute path";
+    if (p.empty() || p[0] != '/') return base::quoted(p) + " must be an absolute path";
     if (p.size() >= 4096) return std::string("is longer than 4095 bytes");
     if (("/" + p + "/").find("/../") != std::string::npos)
-        return quoted(p) + " must not contain \"..\" components";
+        return base::quoted(p) + " must not contain \"..\" components";
     return std::nullopt;
 }
 
@@ -115,12 +114,12 @@ Reason account(const std::string& a) {
     bool ok = !a.empty() && a.size() <= 32 && ((a[0] >= 'a' && a[0] <= 'z') || a[0] == '_');
     for (char c : a) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
     if (ok) return std::nullopt;
-    return quoted(a) + " is not a valid account name ([a-z_][a-z0-9_-]{0,31}) or numeric id";
+    return base::quoted(a) + " is not a valid account name ([a-z_][a-z0-9_-]{0,31}) or numeric id";
 }
 
 Reason cgroup_path(const std::string& p) {
     const std::string hint = " (a relative path such as \"gaffer\" or \"edge/gaffer\")";
-    if (p.empty() || p.size() > 255) return quoted(p) + " is not a cgroup path" + hint;
+    if (p.empty() || p.size() > 255) return base::quoted(p) + " is not a cgroup path" + hint;
     std::size_t start = 0;
     while (start <= p.size()) {
         auto end = std::min(p.find('/', start), p.size());
@@ -129,7 +128,7 @@ Reason cgroup_path(const std::string& p) {
                         std::all_of(part.begin(), part.end(), [](char c) {
                             return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
                         });
-        if (!ok) return quoted(p) + " is not a cgroup path" + hint;
+        if (!ok) return base::quoted(p) + " is not a cgroup path" + hint;
         start = end + 1;
     }
     return std::nullopt;
@@ -138,7 +137,7 @@ Reason cgroup_path(const std::string& p) {
 // tcp://host:port, the form Paho takes (TLS listeners are configured on the broker side).
 Reason broker_uri(const std::string& u) {
     const std::string hint = " (write it as tcp://host:port, e.g. tcp://127.0.0.1:1883)";
-    if (u.rfind("tcp://", 0) != 0) return quoted(u) + " is not a broker address" + hint;
+    if (u.rfind("tcp://", 0) != 0) return base::quoted(u) + " is not a broker address" + hint;
     const auto colon = u.rfind(':');
     const std::string host = colon > 6 ? u.substr(6, colon - 6) : "";
     const std::string port = colon > 6 ? u.substr(colon + 1) : "";
@@ -146,7 +145,7 @@ Reason broker_uri(const std::string& u) {
                          port.find_first_not_of("0123456789") == std::string::npos &&
                          std::stoul(port) >= 1 && std::stoul(port) <= 65535;
     const bool host_ok = !host.empty() && host.find_first_of("/ @") == std::string::npos;
-    if (!host_ok || !port_ok) return quoted(u) + " is not a broker address" + hint;
+    if (!host_ok || !port_ok) return base::quoted(u) + " is not a broker address" + hint;
     return std::nullopt;
 }
 
@@ -155,7 +154,7 @@ Reason mqtt_identifier(const std::string& id) {
     const bool ok = !id.empty() && id.size() <= 64 &&
                     std::all_of(id.begin(), id.end(), [](char c) { return c > ' ' && c < 127; });
     if (ok) return std::nullopt;
-    return quoted(id) + " must be 1 to 64 printable ASCII characters without spaces";
+    return base::quoted(id) + " must be 1 to 64 printable ASCII characters without spaces";
 }
 
 Setter log_level() {
@@ -167,7 +166,7 @@ Setter log_level() {
         for (const auto& [name, level] : levels) {
             if (v.text == name) return c.daemon.log_level = level, std::nullopt;
         }
-        return quoted(v.text) + " is not one of debug, info, warning, error";
+        return base::quoted(v.text) + " is not one of debug, info, warning, error";
     };
 }
 
@@ -181,7 +180,7 @@ Setter socket_mode() {
         } else if (v.kind == Value::Kind::string) {
             const bool octal = !v.text.empty() && v.text.size() <= 4 &&
                                v.text.find_first_not_of("01234567") == std::string::npos;
-            if (!octal) return quoted(v.text) + " is not an octal mode like \"0660\"";
+            if (!octal) return base::quoted(v.text) + " is not an octal mode like \"0660\"";
             mode = std::stoll(v.text, nullptr, 8);
         } else {
             return wrong_type(v, "an octal mode like \"0660\"");

@@ -6,40 +6,18 @@
 
 #include "fake_backend.hpp"
 #include "fake_devices.hpp"
+#include "router_calls.hpp"
 
 using namespace gaffer;
 using api::test::FakeBackend;
 using api::test::FakeDevices;
+using api::test::body_json;
+using api::test::call;
+using api::test::make_request;
 using nlohmann::json;
 
 namespace {
 
-http::Request make_request(std::string method, std::string target, std::string body = {}) {
-    http::Request q;
-    q.method = std::move(method);
-    q.target = std::move(target);
-    q.body = std::move(body);
-    http::RequestParser parser;
-    REQUIRE(parser.feed(http::serialize(q)));
-    auto parsed = parser.next();
-    REQUIRE(parsed);
-    return *parsed;
-}
-
-// The answer given before handle() returned, if any.
-std::optional<http::Response> call(api::Router& router, std::string method, std::string target,
-                                   std::string body = {}) {
-    std::optional<http::Response> out;
-    int calls = 0;
-    router.handle(make_request(std::move(method), std::move(target), std::move(body)), [&](http::Response r) {
-        ++calls;
-        out = std::move(r);
-    });
-    CHECK(calls <= 1);
-    return out;
-}
-
-json body_json(const http::Response& r) { return json::parse(r.body); }
 std::string message(const http::Response& r) { return body_json(r).value("message", ""); }
 
 struct Fixture {

@@ -11,7 +11,7 @@ using Json = nlohmann::json;
 
 namespace {
 
-std::string error_of(std::string_view header) {
+std::string request_error_of(std::string_view header) {
     auto r = parse_service_request(header);
     REQUIRE_FALSE(r);
     CHECK(r.error().code == Errc::invalid);
@@ -70,28 +70,28 @@ TEST_CASE("op names are the documented ones") {
 }
 
 TEST_CASE("malformed service_request headers are rejected with the field named") {
-    CHECK(error_of("not json").find("not valid JSON") != std::string::npos);
-    CHECK(error_of("[1]").find("JSON object") != std::string::npos);
-    CHECK(error_of(R"({"op":"shadow_get","thing":"a"})") == "service_request: id: is required");
-    CHECK(error_of(R"({"id":-1,"op":"shadow_get","thing":"a"})").find("id: expected an unsigned integer") !=
+    CHECK(request_error_of("not json").find("not valid JSON") != std::string::npos);
+    CHECK(request_error_of("[1]").find("JSON object") != std::string::npos);
+    CHECK(request_error_of(R"({"op":"shadow_get","thing":"a"})") == "service_request: id: is required");
+    CHECK(request_error_of(R"({"id":-1,"op":"shadow_get","thing":"a"})").find("id: expected an unsigned integer") !=
           std::string::npos);
-    CHECK(error_of(R"({"id":"1","op":"shadow_get","thing":"a"})").find("id:") != std::string::npos);
-    CHECK(error_of(R"({"id":1})") == "service_request: op: is required");
-    CHECK(error_of(R"({"id":1,"op":"shadow_list","thing":"a"})").find("\"shadow_list\" is not a known operation") !=
+    CHECK(request_error_of(R"({"id":"1","op":"shadow_get","thing":"a"})").find("id:") != std::string::npos);
+    CHECK(request_error_of(R"({"id":1})") == "service_request: op: is required");
+    CHECK(request_error_of(R"({"id":1,"op":"shadow_list","thing":"a"})").find("\"shadow_list\" is not a known operation") !=
           std::string::npos);
-    CHECK(error_of(R"({"id":1,"op":"shadow_get","thing":"a","extra":1})") == "service_request: extra: unknown field");
-    CHECK(error_of(R"({"id":1,"op":"shadow_get"})") == "service_request: thing: is required");
-    CHECK(error_of(R"({"id":1,"op":"shadow_get","thing":"a b"})").find("thing:") != std::string::npos);
-    CHECK(error_of(R"({"id":1,"op":"shadow_get","thing":"a","shadow":""})").find("shadow:") != std::string::npos);
-    CHECK(error_of(R"({"id":1,"op":"shadow_get","thing":"a","topic":"t"})") ==
+    CHECK(request_error_of(R"({"id":1,"op":"shadow_get","thing":"a","extra":1})") == "service_request: extra: unknown field");
+    CHECK(request_error_of(R"({"id":1,"op":"shadow_get"})") == "service_request: thing: is required");
+    CHECK(request_error_of(R"({"id":1,"op":"shadow_get","thing":"a b"})").find("thing:") != std::string::npos);
+    CHECK(request_error_of(R"({"id":1,"op":"shadow_get","thing":"a","shadow":""})").find("shadow:") != std::string::npos);
+    CHECK(request_error_of(R"({"id":1,"op":"shadow_get","thing":"a","topic":"t"})") ==
           "service_request: topic: does not belong to a shadow operation");
-    CHECK(error_of(R"({"id":1,"op":"publish","topic":"t","thing":"a"})") ==
+    CHECK(request_error_of(R"({"id":1,"op":"publish","topic":"t","thing":"a"})") ==
           "service_request: thing: does not belong to a publish");
-    CHECK(error_of(R"({"id":1,"op":"publish"})") == "service_request: topic: is required");
-    CHECK(error_of(R"({"id":1,"op":"publish","topic":""})") == "service_request: topic: must be 1 to 65535 bytes");
-    CHECK(error_of(R"({"id":1,"op":"publish","topic":"t","qos":2})") == "service_request: qos: expected 0 or 1, got 2");
-    CHECK(error_of(R"({"id":1,"op":"publish","topic":"t","qos":"1"})").find("qos:") != std::string::npos);
-    CHECK(error_of(R"({"id":1,"op":"publish","topic":5})") == "service_request: topic: expected a string, got 5");
+    CHECK(request_error_of(R"({"id":1,"op":"publish"})") == "service_request: topic: is required");
+    CHECK(request_error_of(R"({"id":1,"op":"publish","topic":""})") == "service_request: topic: must be 1 to 65535 bytes");
+    CHECK(request_error_of(R"({"id":1,"op":"publish","topic":"t","qos":2})") == "service_request: qos: expected 0 or 1, got 2");
+    CHECK(request_error_of(R"({"id":1,"op":"publish","topic":"t","qos":"1"})").find("qos:") != std::string::npos);
+    CHECK(request_error_of(R"({"id":1,"op":"publish","topic":5})") == "service_request: topic: expected a string, got 5");
 }
 
 TEST_CASE("thing and shadow names follow the shared convention") {

@@ -13,16 +13,8 @@ namespace {
 
 using test::RawDb;
 using test::TempDir;
-
-StoredDevice device(const std::string& thing) {
-    StoredDevice d;
-    d.thing = thing;
-    return d;
-}
-
-StoredShadow shadow(const std::string& thing, const std::string& name, std::int64_t version) {
-    return StoredShadow{thing, name, "{}", version, false, 1};
-}
+using test::device;
+using test::shadow;
 
 TEST_CASE("batch: writes are invisible to other connections until commit, then all there") {
     TempDir tmp;

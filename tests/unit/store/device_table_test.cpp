@@ -13,29 +13,9 @@ namespace {
 
 using test::RawDb;
 using test::TempDir;
-
-StoredDevice device(const std::string& thing) {
-    StoredDevice d;
-    d.thing = thing;
-    d.attributes_json = R"({"model":"t1000"})";
-    d.groups = {"floor-2", "sensors"};
-    d.created_at = 1700000000123;
-    d.credentials = "pending";
-    return d;
-}
-
-StoredShadow shadow(const std::string& thing, const std::string& name, std::int64_t version) {
-    return StoredShadow{thing, name, R"({"state":{"reported":{"v":)" + std::to_string(version) + "}}}",
-                        version, false, 1700000000000 + version};
-}
-
-template <class T>
-void check_error(const base::Result<T>& result, base::Errc code, const std::string& needle = {}) {
-    REQUIRE_FALSE(result);
-    CHECK(result.error().code == code);
-    if (!needle.empty()) CHECK_MESSAGE(result.error().message.find(needle) != std::string::npos,
-                                       result.error().message);
-}
+using test::check_error;
+using test::device;
+using test::shadow;
 
 TEST_CASE("devices: add, find, update, presence, remove") {
     TempDir tmp;

@@ -12,14 +12,7 @@ namespace {
 
 using test::RawDb;
 using test::TempDir;
-
-template <class T>
-void check_error(const base::Result<T>& result, base::Errc code, const std::string& needle = {}) {
-    REQUIRE_FALSE(result);
-    CHECK(result.error().code == code);
-    if (!needle.empty()) CHECK_MESSAGE(result.error().message.find(needle) != std::string::npos,
-                                       result.error().message);
-}
+using test::check_error;
 
 OutboxMessage message(const std::string& topic, const std::string& payload, int qos = 1) {
     return OutboxMessage{0, topic, payload, qos, false, 0};

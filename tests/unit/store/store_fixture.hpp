@@ -1,7 +1,8 @@
-// Shared by the store tests: a private temporary directory, and raw SQLite access that
-// goes around the store to inspect or damage the file it wrote.
+// Shared by the store tests: a private temporary directory, raw SQLite access that goes
+// around the store to inspect or damage the file it wrote, and sample rows.
 #pragma once
 
+#include <doctest/doctest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -9,6 +10,8 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+
+#include "coordinator/store/store.hpp"
 
 namespace gaffer::store::test {
 
@@ -74,5 +77,28 @@ public:
 private:
     sqlite3* db_ = nullptr;
 };
+
+inline StoredDevice device(const std::string& thing) {
+    StoredDevice d;
+    d.thing = thing;
+    d.attributes_json = R"({"model":"t1000"})";
+    d.groups = {"floor-2", "sensors"};
+    d.created_at = 1700000000123;
+    d.credentials = "pending";
+    return d;
+}
+
+inline StoredShadow shadow(const std::string& thing, const std::string& name, std::int64_t version) {
+    return StoredShadow{thing, name, R"({"state":{"reported":{"v":)" + std::to_string(version) + "}}}",
+                        version, false, 1700000000000 + version};
+}
+
+template <class T>
+void check_error(const base::Result<T>& result, base::Errc code, const std::string& needle = {}) {
+    REQUIRE_FALSE(result);
+    CHECK(result.error().code == code);
+    if (!needle.empty()) CHECK_MESSAGE(result.error().message.find(needle) != std::string::npos,
+                                       result.error().message);
+}
 
 }  // namespace gaffer::store::test
