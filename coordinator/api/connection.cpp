@@ -11,6 +11,7 @@ using namespace std::chrono_literals;
 // a final response is given this long to drain, checked at this interval.
 constexpr base::Duration kFlushPoll = 2ms;
 constexpr base::Duration kFlushLimit = 2s;
+constexpr base::Duration kRefusalLinger = 2s;
 
 }  // namespace
 
@@ -42,7 +43,13 @@ void Connection::refuse(http::Response response) {
     host_.router.count_response(response.status);
     response.keep_alive = false;
     stream_->write(http::serialize(response));
-    close_after_flush();
+    // Not closed once written: a client that had not sent its request yet would see its
+    // write fail (EPIPE) and never read the answer. It closes after reading it
+    // ("Connection: close"), or the linger deadline closes it.
+    closing_ = true;
+    timer_.start(kRefusalLinger, [weak] {
+        if (auto self = weak.lock()) self->close_now();
+    });
 }
 
 void Connection::on_data(std::string_view bytes) {
