@@ -60,7 +60,7 @@ Command delete_role_command(std::string_view role) {
     return {{"command", "deleteRole"}, {"rolename", role}};
 }
 
-Command list_roles_command() { return {{"command", "listRoles"}}; }
+Command list_roles_command() { return {{"command", "listRoles"}, {"verbose", true}}; }
 
 std::string commands_payload(const std::vector<Command>& commands) {
     return nlohmann::json{{"commands", commands}}.dump();

@@ -1,6 +1,8 @@
 // Registry::reconcile: make the broker's dynsec state match the records after a (re)connect.
 #include <map>
+#include <optional>
 #include <set>
+#include <tuple>
 
 #include "devices/registry/detail/registry_impl.hpp"
 
@@ -9,11 +11,41 @@ namespace {
 
 constexpr std::size_t kChunk = 50;  // commands per dynsec batch
 
+// An ACL as the broker lists it, comparable: the broker reorders a role's ACLs.
+using AclKey = std::tuple<std::string, std::string, int, bool>;  // type, topic, priority, allow
+
 struct BrokerView {
     std::map<std::string, std::set<std::string>> clients;  // username -> role names
-    std::set<std::string> roles;
+    std::map<std::string, std::optional<std::set<AclKey>>> roles;  // nullopt: ACLs unreadable
     bool admin_has_core = false;
 };
+
+std::set<AclKey> acl_keys(const std::vector<Acl>& acls) {
+    std::set<AclKey> out;
+    for (const auto& a : acls) out.emplace(a.type, a.topic, a.priority, a.allow);
+    return out;
+}
+
+// A role of listRoles' verbose answer: its name and, if every ACL reads well, its ACLs.
+std::optional<std::pair<std::string, std::optional<std::set<AclKey>>>> read_role(const nlohmann::json& role) {
+    if (role.is_string()) return std::pair{role.get<std::string>(), std::nullopt};
+    if (!role.is_object() || !role.contains("rolename") || !role["rolename"].is_string()) return std::nullopt;
+    std::pair<std::string, std::optional<std::set<AclKey>>> out{role["rolename"].get<std::string>(), std::set<AclKey>{}};
+    const auto acls = role.contains("acls") ? role["acls"] : nlohmann::json();
+    if (!acls.is_array()) out.second.reset();
+    for (const auto& a : acls.is_array() ? acls : nlohmann::json::array()) {
+        const bool ok = a.is_object() && a.contains("acltype") && a["acltype"].is_string() && a.contains("topic") &&
+                        a["topic"].is_string() && a.contains("priority") && a["priority"].is_number_integer() &&
+                        a.contains("allow") && a["allow"].is_boolean();
+        if (!ok) {
+            out.second.reset();
+            break;
+        }
+        out.second->emplace(a["acltype"].get<std::string>(), a["topic"].get<std::string>(), a["priority"].get<int>(),
+                            a["allow"].get<bool>());
+    }
+    return out;
+}
 
 std::set<std::string> role_names(const nlohmann::json& roles) {
     std::set<std::string> out;
@@ -43,7 +75,7 @@ base::Result<BrokerView> read_view(const std::vector<CommandResult>& r) {
         if (c.is_object() && c.contains("username") && c["username"].is_string())
             view.clients[c["username"].get<std::string>()] = role_names(member(c, "roles"));
     for (const auto& role : list(member(r[4].data, "roles")))
-        if (role.is_string()) view.roles.insert(role.get<std::string>());
+        if (auto read = read_role(role)) view.roles.insert(std::move(*read));
     return view;
 }
 
@@ -147,12 +179,16 @@ void Registry::Impl::start_reconcile() {
             held->insert(thing);
             const auto role = role_name(thing);
             const auto acls = acls_for(thing);
-            const bool role_there = view->roles.count(role) > 0;
-            steps.push_back({role_there ? modify_role_command(role, acls) : create_role_command(role, acls),
-                             [report, problem, thing](const CommandResult& c) {
-                                 if (c.ok()) ++report->roles;
-                                 else problem(thing + ": " + result_error(c).message);
-                             }});
+            // Each write makes mosquitto rewrite its whole dynsec file: a role that already
+            // has the right ACLs is left alone, so a reconnect costs nothing per device.
+            const auto there = view->roles.find(role);
+            const bool role_there = there != view->roles.end();
+            if (!role_there || there->second != acl_keys(acls))
+                steps.push_back({role_there ? modify_role_command(role, acls) : create_role_command(role, acls),
+                                 [report, problem, thing](const CommandResult& c) {
+                                     if (c.ok()) ++report->roles;
+                                     else problem(thing + ": " + result_error(c).message);
+                                 }});
             auto client = view->clients.find(thing);
             const bool client_there = client != view->clients.end();
             auto mark_missing = [this, report, problem, thing](std::string why) {
@@ -197,7 +233,7 @@ void Registry::Impl::start_reconcile() {
             for (const auto& role : roles) device = device || is_device_role(role);
             if (device) steps.push_back({delete_client_command(username), orphan});
         }
-        for (const auto& role : view->roles) {
+        for (const auto& [role, acls] : view->roles) {
             if (!is_device_role(role)) continue;
             auto thing = role.substr(kDeviceRolePrefix.size());
             if (known.count(thing) || busy.count(thing)) continue;

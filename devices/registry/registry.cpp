@@ -46,27 +46,37 @@ std::vector<Acl> Registry::Impl::acls_for(const std::string& thing) const {
 
 void Registry::Impl::ensure_client(const std::string& thing, const std::string& password,
                                    VoidDone done) {
+    // Two commands in the usual case: mosquitto rewrites its whole dynsec file after each,
+    // so each one costs time proportional to the number of devices.
     const auto role = role_name(thing);
-    const auto acls = acls_for(thing);
-    std::vector<Command> batch = {create_role_command(role, acls), modify_role_command(role, acls),
-                                  create_client_command(thing, password, role)};
-    admin.execute(std::move(batch), guarded([this, thing, password, role, done = std::move(done)](
+    auto acls = acls_for(thing);
+    std::vector<Command> batch = {create_role_command(role, acls), create_client_command(thing, password, role)};
+    admin.execute(std::move(batch), guarded([this, thing, password, role, acls = std::move(acls), done = std::move(done)](
                                                 base::Result<std::vector<CommandResult>> r) mutable {
         if (!r) return done(tl::unexpected(r.error()));
         const auto& results = *r;
-        if (!results[0].ok() && result_error(results[0]).code != base::Errc::conflict)
-            return done(tl::unexpected(result_error(results[0])));
-        if (!results[1].ok()) return done(tl::unexpected(result_error(results[1])));
-        if (results[2].ok()) return done({});
-        if (result_error(results[2]).code != base::Errc::conflict)
-            return done(tl::unexpected(result_error(results[2])));
+        // A role left by an attempt whose answer was lost may hold other ACLs: rewrite it.
+        const bool role_existed = !results[0].ok() && result_error(results[0]).code == base::Errc::conflict;
+        if (!results[0].ok() && !role_existed) return done(tl::unexpected(result_error(results[0])));
+        auto finish = [this, role, acls, role_existed, done = std::move(done)](base::Result<void> client) mutable {
+            if (!client || !role_existed) return done(client);
+            admin.execute({modify_role_command(role, acls)},
+                          guarded([done = std::move(done)](base::Result<std::vector<CommandResult>> r2) {
+                              if (!r2) return done(tl::unexpected(r2.error()));
+                              if (!(*r2)[0].ok()) return done(tl::unexpected(result_error((*r2)[0])));
+                              done({});
+                          }));
+        };
+        if (results[1].ok()) return finish({});
+        if (result_error(results[1]).code != base::Errc::conflict)
+            return finish(tl::unexpected(result_error(results[1])));
         // A client of this name from an attempt whose answer was lost: its password is not
         // ours to know, so replace it.
         admin.execute({delete_client_command(thing), create_client_command(thing, password, role)},
-                      guarded([done = std::move(done)](base::Result<std::vector<CommandResult>> r2) {
-                          if (!r2) return done(tl::unexpected(r2.error()));
-                          if (!(*r2)[1].ok()) return done(tl::unexpected(result_error((*r2)[1])));
-                          done({});
+                      guarded([finish = std::move(finish)](base::Result<std::vector<CommandResult>> r2) mutable {
+                          if (!r2) return finish(tl::unexpected(r2.error()));
+                          if (!(*r2)[1].ok()) return finish(tl::unexpected(result_error((*r2)[1])));
+                          finish({});
                       }));
     }));
 }

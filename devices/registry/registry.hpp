@@ -124,7 +124,7 @@ Command create_role_command(std::string_view role, const std::vector<Acl>& acls)
 // Replaces the role's whole ACL list (mosquitto 2.0.11 semantics); connected clients stay.
 Command modify_role_command(std::string_view role, const std::vector<Acl>& acls);
 Command delete_role_command(std::string_view role);
-Command list_roles_command();  // names only
+Command list_roles_command();  // verbose: every role with its ACLs
 
 // The control payload {"commands": [...]} (correlation data is DynsecAdmin's business).
 std::string commands_payload(const std::vector<Command>& commands);

@@ -107,9 +107,9 @@ TEST_CASE("role command builders") {
     CHECK(registry::modify_role_command("r", acls) ==
           json{{"command", "modifyRole"}, {"rolename", "r"}, {"acls", expected_acls}});
     CHECK(registry::delete_role_command("r") == json::parse(R"({"command":"deleteRole","rolename":"r"})"));
-    CHECK(registry::list_roles_command() == json::parse(R"({"command":"listRoles"})"));
+    CHECK(registry::list_roles_command() == json::parse(R"({"command":"listRoles","verbose":true})"));
     CHECK(json::parse(registry::commands_payload({registry::list_roles_command()})) ==
-          json::parse(R"({"commands":[{"command":"listRoles"}]})"));
+          json::parse(R"({"commands":[{"command":"listRoles","verbose":true}]})"));
 }
 
 // Captured from mosquitto 2.0.11 with its dynamic-security plugin.

@@ -102,9 +102,10 @@ struct FakeDynsec {
         } else if (name == "deleteRole") {
             if (!roles.erase(role)) return B::refused(c, "Role not found");
         } else if (name == "listRoles") {
-            auto names = nlohmann::json::array();
-            for (const auto& [r, acls] : roles) names.push_back(r);
-            return B::ok(c, {{"totalCount", names.size()}, {"roles", names}});
+            auto list = nlohmann::json::array();
+            for (const auto& [r, acls] : roles)
+                list.push_back(c.value("verbose", false) ? nlohmann::json{{"rolename", r}, {"acls", acls}} : nlohmann::json(r));
+            return B::ok(c, {{"totalCount", list.size()}, {"roles", list}});
         } else if (name == "createClient") {
             if (clients.count(user)) return B::refused(c, "Client already exists");
             Client client{c["password"], c.value("clientid", ""), {}};
