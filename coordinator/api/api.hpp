@@ -242,13 +242,15 @@ public:
                                        std::string_view request_json) = 0;
     virtual ShadowAnswer delete_shadow(std::string_view thing, std::string_view name) = 0;
     // Errors: invalid (bad endpoint or filter; the message names it), conflict (the same
-    // route exists), busy (table full), io.
-    virtual base::Result<RouteView> add_route(std::string_view source, std::string_view filter,
-                                              std::string_view target) = 0;
+    // route exists), busy (table full), io. Answers once the broker has applied the grants
+    // the route gives devices (or failed to: the route stays, and its grants are sent
+    // again after every reconnect), so a device may use the route as soon as it is told.
+    virtual void add_route(std::string_view source, std::string_view filter, std::string_view target,
+                           std::function<void(base::Result<RouteView>)> done) = 0;
     // Every route, ordered by id. Errors: io.
     virtual base::Result<std::vector<RouteView>> list_routes() = 0;
-    // Errors: not_found, io.
-    virtual base::Result<void> remove_route(std::int64_t id) = 0;
+    // Errors: not_found, io. Answers once the broker has withdrawn the grants, as above.
+    virtual void remove_route(std::int64_t id, std::function<void(base::Result<void>)> done) = 0;
     virtual DeviceMetrics device_metrics() = 0;
 };
 

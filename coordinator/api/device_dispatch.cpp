@@ -122,9 +122,10 @@ bool dispatch_devices(RouteContext& ctx, Router::Respond& respond) {
     } else if (devices) {
         respond(shadow(ctx, seg[2]));
     } else if (seg.size() == 2) {
-        respond(method == "POST" ? add_route(ctx) : list_routes(ctx));
+        if (method == "POST") add_route(ctx, std::move(respond));
+        else respond(list_routes(ctx));
     } else {
-        respond(remove_route(ctx, seg[2]));
+        remove_route(ctx, seg[2], std::move(respond));
     }
     return true;
 }

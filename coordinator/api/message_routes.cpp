@@ -20,19 +20,20 @@ std::optional<std::int64_t> parse_route_id(std::string_view text) {
 
 }  // namespace
 
-http::Response add_route(RouteContext& ctx) {
-    if (auto over = body_over(ctx, kMaxRouteBodyBytes)) return std::move(*over);
+void add_route(RouteContext& ctx, Router::Respond respond) {
+    if (auto over = body_over(ctx, kMaxRouteBodyBytes)) return respond(std::move(*over));
     auto doc = parse_object(ctx.request.body, {"source", "filter", "target"});
-    if (!doc) return error_response(doc.error());
+    if (!doc) return respond(error_response(doc.error()));
     auto source = required_string(*doc, "source");
-    if (!source) return error_response(source.error());
+    if (!source) return respond(error_response(source.error()));
     auto filter = required_string(*doc, "filter");
-    if (!filter) return error_response(filter.error());
+    if (!filter) return respond(error_response(filter.error()));
     auto target = required_string(*doc, "target");
-    if (!target) return error_response(target.error());
-    auto route = ctx.devices->add_route(*source, *filter, *target);
-    if (!route) return error_response(route.error());
-    return json_response(201, to_json(*route));
+    if (!target) return respond(error_response(target.error()));
+    ctx.devices->add_route(*source, *filter, *target, [respond = std::move(respond)](base::Result<RouteView> route) {
+        if (!route) return respond(error_response(route.error()));
+        respond(json_response(201, to_json(*route)));
+    });
 }
 
 http::Response list_routes(RouteContext& ctx) {
@@ -43,13 +44,13 @@ http::Response list_routes(RouteContext& ctx) {
     return json_response(200, {{"routes", std::move(list)}});
 }
 
-http::Response remove_route(RouteContext& ctx, std::string_view id_text) {
+void remove_route(RouteContext& ctx, std::string_view id_text, Router::Respond respond) {
     auto id = parse_route_id(id_text);
-    if (!id) {
-        return invalid_request("id: " + base::quoted(id_text) + " is not a route id (a positive integer)");
-    }
-    if (auto removed = ctx.devices->remove_route(*id); !removed) return error_response(removed.error());
-    return json_response(200, {{"id", *id}, {"removed", true}});
+    if (!id) return respond(invalid_request("id: " + base::quoted(id_text) + " is not a route id (a positive integer)"));
+    ctx.devices->remove_route(*id, [id = *id, respond = std::move(respond)](base::Result<void> removed) {
+        if (!removed) return respond(error_response(removed.error()));
+        respond(json_response(200, {{"id", id}, {"removed", true}}));
+    });
 }
 
 }  // namespace gaffer::api::detail

@@ -91,12 +91,14 @@ api::ShadowAnswer DeviceBackend::delete_shadow(std::string_view thing, std::stri
     return api::ShadowAnswer{answer.status, std::move(answer.body)};
 }
 
-base::Result<api::RouteView> DeviceBackend::add_route(std::string_view source, std::string_view filter,
-                                                      std::string_view target) {
-    auto route = hub_.add_route(source, filter, target);
-    if (!route) return tl::unexpected(route.error());
-    return api::RouteView{route->id, routing::to_string(route->source), route->filter, routing::to_string(route->target),
-                          base::wall_epoch_millis()};
+void DeviceBackend::add_route(std::string_view source, std::string_view filter, std::string_view target,
+                              std::function<void(base::Result<api::RouteView>)> done) {
+    // Filled in below, before the hub runs `applied` (always on a later loop turn).
+    auto view = std::make_shared<api::RouteView>();
+    auto route = hub_.add_route(source, filter, target, [view, done] { done(*view); });
+    if (!route) return done(tl::unexpected(route.error()));
+    *view = api::RouteView{route->id, routing::to_string(route->source), route->filter,
+                           routing::to_string(route->target), base::wall_epoch_millis()};
 }
 
 base::Result<std::vector<api::RouteView>> DeviceBackend::list_routes() {
@@ -108,7 +110,9 @@ base::Result<std::vector<api::RouteView>> DeviceBackend::list_routes() {
     return out;
 }
 
-base::Result<void> DeviceBackend::remove_route(std::int64_t id) { return hub_.remove_route(id); }
+void DeviceBackend::remove_route(std::int64_t id, std::function<void(base::Result<void>)> done) {
+    if (auto removed = hub_.remove_route(id, [done] { done({}); }); !removed) done(removed);
+}
 
 api::DeviceMetrics DeviceBackend::device_metrics() {
     auto out = hub_.metrics();

@@ -28,10 +28,10 @@ public:
     api::ShadowAnswer update_shadow(std::string_view thing, std::string_view name,
                                     std::string_view request_json) override;
     api::ShadowAnswer delete_shadow(std::string_view thing, std::string_view name) override;
-    base::Result<api::RouteView> add_route(std::string_view source, std::string_view filter,
-                                           std::string_view target) override;
+    void add_route(std::string_view source, std::string_view filter, std::string_view target,
+                   std::function<void(base::Result<api::RouteView>)> done) override;
     base::Result<std::vector<api::RouteView>> list_routes() override;
-    base::Result<void> remove_route(std::int64_t id) override;
+    void remove_route(std::int64_t id, std::function<void(base::Result<void>)> done) override;
     api::DeviceMetrics device_metrics() override;
 
 private:

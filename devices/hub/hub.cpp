@@ -114,14 +114,22 @@ void Hub::State::on_message(mqtt::Message message) {
     }
 }
 
-void Hub::State::push_grants(const std::vector<std::string>& things) {
+void Hub::State::push_grants(const std::vector<std::string>& things, std::function<void()> applied) {
+    // `applied` runs when the last answer is in, never inside this call: the registry may
+    // answer at once (a thing with no record), before the caller has its route.
+    auto outstanding = std::make_shared<std::size_t>(things.size() + 1);
+    auto one_done = [this, outstanding, applied = std::move(applied)] {
+        if (--*outstanding == 0 && applied) ports.defer(applied);
+    };
     for (const auto& thing : things) {
         auto g = routes.grants(thing);
         registry.set_grants(thing, registry::Grants{std::move(g.publish), std::move(g.subscribe)},
-                            [this, thing](base::Result<void> done) {
+                            [this, thing, one_done](base::Result<void> done) {
                                 if (!done) log_problem("updating the broker grants of " + thing, done.error());
+                                one_done();
                             });
     }
+    one_done();
 }
 
 void Hub::add_device(registry::Device device, AddDone done) { state_->registry.add(std::move(device), std::move(done)); }
@@ -139,7 +147,7 @@ std::optional<registry::Presence> Hub::presence(std::string_view thing) const {
 }
 
 base::Result<routing::Route> Hub::add_route(std::string_view source, std::string_view filter,
-                                            std::string_view target) {
+                                            std::string_view target, std::function<void()> applied) {
     auto& s = *state_;
     auto route = routing::make_route(source, filter, target);
     if (!route) return route;
@@ -152,18 +160,18 @@ base::Result<routing::Route> Hub::add_route(std::string_view source, std::string
         (void)s.ports.storage.remove_route(stored->id);
         return tl::unexpected(added.error());
     }
-    s.push_grants(routing::affected_devices(*stored));
+    s.push_grants(routing::affected_devices(*stored), std::move(applied));
     return stored;
 }
 
-base::Result<void> Hub::remove_route(std::int64_t id) {
+base::Result<void> Hub::remove_route(std::int64_t id, std::function<void()> applied) {
     auto& s = *state_;
     const routing::Route* route = s.routes.find(id);
     if (!route) return base::fail(base::Errc::not_found, "no route has id " + std::to_string(id));
     const auto things = routing::affected_devices(*route);
     if (auto removed = s.ports.storage.remove_route(id); !removed) return removed;
     (void)s.routes.remove(id);
-    s.push_grants(things);
+    s.push_grants(things, std::move(applied));
     return {};
 }
 

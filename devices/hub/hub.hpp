@@ -132,10 +132,13 @@ public:
     std::optional<registry::Presence> presence(std::string_view thing) const;
 
     // ---- routes. Errors: invalid (the message names the field), conflict, busy (the
-    // table holds max_routes), io. Grants and subscriptions follow at once.
+    // table holds max_routes), io. The grants the change gives or withdraws are sent to
+    // the broker at once; `applied`, if set and the change succeeded, runs on a later loop
+    // turn, once the broker has answered for every device concerned (a failure is logged;
+    // the grants are sent again after every reconnect).
     base::Result<routing::Route> add_route(std::string_view source, std::string_view filter,
-                                           std::string_view target);
-    base::Result<void> remove_route(std::int64_t id);
+                                           std::string_view target, std::function<void()> applied = {});
+    base::Result<void> remove_route(std::int64_t id, std::function<void()> applied = {});
     const routing::RouteTable& routes() const;
 
     // ---- shadows, for the local API and tasks: the shadow service's answer (status is the

@@ -33,9 +33,9 @@ http::Response show_device(RouteContext& ctx, std::string_view thing);
 void remove_device(RouteContext& ctx, std::string_view thing, Router::Respond respond);
 void rotate_credentials(RouteContext& ctx, std::string_view thing, Router::Respond respond);
 http::Response shadow(RouteContext& ctx, std::string_view thing);  // GET, POST, DELETE
-http::Response add_route(RouteContext& ctx);
+void add_route(RouteContext& ctx, Router::Respond respond);
 http::Response list_routes(RouteContext& ctx);
-http::Response remove_route(RouteContext& ctx, std::string_view id);
+void remove_route(RouteContext& ctx, std::string_view id, Router::Respond respond);
 
 // The shared naming rules (docs/api.md): things 1..128, shadows 1..64 bytes of
 // [a-zA-Z0-9:_-].

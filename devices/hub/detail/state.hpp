@@ -84,7 +84,9 @@ struct Hub::State {
     // hub.cpp
     void on_connection(bool connected, const std::string& reason);
     void on_message(mqtt::Message message);
-    void push_grants(const std::vector<std::string>& things);
+    // Sends each thing's grants to the registry; `applied` runs (deferred) after the last
+    // answer.
+    void push_grants(const std::vector<std::string>& things, std::function<void()> applied = {});
 
     // inbound.cpp: the batch of messages from the broker.
     void drain();

@@ -140,7 +140,6 @@ class AclTest(DevicesTestCase):
         self.assertEqual(self.watch.received("zone/1/hum"), [])
         self.assertEqual(self.watch.received("zone/1/x/temp"), [])
 
-    @unittest.skip('known gap (issue #3 note): route add/remove answer before the broker has applied the ACL change; it takes effect within ~50 ms')
     def test_route_changes_take_effect_when_the_command_returns(self):
         """Once `gaffer route add` (resp. `route remove`) has answered, the grant is in force
         (resp. gone): a device subscribing at once is accepted (resp. refused). Device add,

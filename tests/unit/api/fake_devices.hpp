@@ -119,15 +119,15 @@ public:
         return {200, nlohmann::json({{"version", version}, {"timestamp", 1714564800}}).dump()};
     }
 
-    base::Result<RouteView> add_route(std::string_view source, std::string_view filter,
-                                      std::string_view target) override {
-        if (auto e = take_failure()) return tl::unexpected<base::Error>(*e);
+    void add_route(std::string_view source, std::string_view filter, std::string_view target,
+                   std::function<void(base::Result<RouteView>)> done) override {
+        if (auto e = take_failure()) return done(tl::unexpected<base::Error>(*e));
         if (source.rfind("device:", 0) != 0 && source.rfind("task:", 0) != 0 && source != "shadow") {
-            return base::fail(base::Errc::invalid, "source: " + base::quoted(source) + " is not an endpoint");
+            return done(base::fail(base::Errc::invalid, "source: " + base::quoted(source) + " is not an endpoint"));
         }
         RouteView r{next_route++, std::string(source), std::string(filter), std::string(target), 1714564800000};
         routes[r.id] = r;
-        return r;
+        done(r);
     }
     base::Result<std::vector<RouteView>> list_routes() override {
         if (auto e = take_failure()) return tl::unexpected<base::Error>(*e);
@@ -135,10 +135,10 @@ public:
         for (auto& [id, r] : routes) out.push_back(r);
         return out;
     }
-    base::Result<void> remove_route(std::int64_t id) override {
-        if (auto e = take_failure()) return tl::unexpected<base::Error>(*e);
-        if (routes.erase(id) == 0) return base::fail(base::Errc::not_found, "no route " + std::to_string(id));
-        return {};
+    void remove_route(std::int64_t id, std::function<void(base::Result<void>)> done) override {
+        if (auto e = take_failure()) return done(tl::unexpected<base::Error>(*e));
+        if (routes.erase(id) == 0) return done(base::fail(base::Errc::not_found, "no route " + std::to_string(id)));
+        done({});
     }
     DeviceMetrics device_metrics() override { return metrics; }
 

@@ -149,6 +149,38 @@ TEST_CASE("a task may publish only where a route from it leads") {
     CHECK(s.hub.publish_from_task("controller", "things/t1/cmd", "{}", 2).status == 400);
 }
 
+TEST_CASE("a route change reports itself applied only once the broker answered the grant change") {
+    Started s;
+    int applied = 0;
+    auto route = s.hub.add_route("task:controller", "things/t1/cmd", "device:t1", [&] { ++applied; });
+    REQUIRE(route);
+    s.run();
+    CHECK(applied == 0);  // the role change for t1 is out, unanswered
+    REQUIRE_FALSE(s.link.on(registry::kControlTopic).empty());
+    s.answer_dynsec();
+    s.run();
+    CHECK(applied == 1);
+
+    REQUIRE(s.hub.remove_route(route->id, [&] { ++applied; }));
+    s.run();
+    CHECK(applied == 1);
+    s.answer_dynsec();
+    s.run();
+    CHECK(applied == 2);
+
+    // A route that concerns no device (task to task): applied on the next loop turn, not
+    // inside the call.
+    REQUIRE(s.hub.add_route("task:a", "jobs/#", "task:b", [&] { ++applied; }));
+    CHECK(applied == 2);
+    s.run();
+    CHECK(applied == 3);
+    // A refused change never reports.
+    CHECK_FALSE(s.hub.add_route("task:a", "jobs/#", "task:b", [&] { ++applied; }));
+    CHECK_FALSE(s.hub.remove_route(999, [&] { ++applied; }));
+    s.run();
+    CHECK(applied == 3);
+}
+
 TEST_CASE("a task's QoS 1 publication goes through the outbox and leaves it when the broker acknowledges") {
     Started s;
     REQUIRE(s.hub.add_route("task:controller", "things/t1/cmd", "device:t1"));
