@@ -53,7 +53,10 @@ base::Result<CgroupTree> CgroupTree::open(CgroupLayout layout, CgroupTreeOptions
                 auto cut = rest.find('/');
                 rel = detail::join_rel({rel, rest.substr(0, cut)});
                 rest = cut == std::string_view::npos ? std::string_view() : rest.substr(cut + 1);
-                if (auto ok = fs.make_dir(h.mount + "/" + rel); !ok) return tl::unexpected(ok.error());
+                const std::string dir = h.mount + "/" + rel;
+                const bool existed = fs.exists(dir);
+                if (auto ok = fs.make_dir(dir); !ok) return tl::unexpected(ok.error());
+                if (!existed) tree.created_dirs_.push_back(dir);
             }
         }
         auto lock = fs.lock_dir(h.mount + "/" + rel);
@@ -64,6 +67,12 @@ base::Result<CgroupTree> CgroupTree::open(CgroupLayout layout, CgroupTreeOptions
     }
     tree.layout_ = std::move(layout);
     return tree;
+}
+
+void CgroupTree::remove_created_dirs() {
+    locks_.clear();
+    for (auto it = created_dirs_.rbegin(); it != created_dirs_.rend(); ++it) (void)fs_->remove_dir(*it);
+    created_dirs_.clear();
 }
 
 base::Result<Cgroup> CgroupTree::create(std::string_view name, const CgroupLimits& limits) {

@@ -167,6 +167,11 @@ public:
     // <mount>/<own>/<parent> per hierarchy.
     const std::vector<std::string>& parent_dirs() const { return parent_dirs_; }
 
+    // At shutdown, once every cgroup below is gone: releases the locks and removes the
+    // directories open() created, deepest first (best effort). Directories that existed
+    // before, such as a parent the administrator made and configured, stay.
+    void remove_created_dirs();
+
 private:
     CgroupTree() = default;
     CgroupLayout layout_;
@@ -175,6 +180,7 @@ private:
     std::vector<std::string> parent_dirs_;  // one per hierarchy
     std::vector<std::string> parent_rel_;   // the same, relative to the mount
     std::vector<base::Fd> locks_;           // one per parent dir
+    std::vector<std::string> created_dirs_; // by open(), in the order made
 };
 
 // ---- Environments ----------------------------------------------------------------------

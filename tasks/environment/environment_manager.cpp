@@ -82,6 +82,7 @@ EnvironmentManager::~EnvironmentManager() {
             if (auto ok = env->cgroup->remove(); !ok) log(id, "warning", ok.error().message);
     }
     pool_.reset();
+    tree_.remove_created_dirs();
 }
 
 std::size_t EnvironmentManager::init_pool_waiting() const { return pool_->waiting(); }

@@ -111,8 +111,10 @@ WarmPool::~WarmPool() {
     pool_.reset();
     if (cgroup_)
         if (auto ok = cgroup_->remove(); !ok && on_warning_) on_warning_("warm pool cgroup: " + ok.error().message);
+    // <parent>.pool is gafferd's own by name, even when a crashed daemon left it: removed
+    // whoever made it (best effort: empty by now).
     if (tree_)
-        for (const auto& dir : tree_->parent_dirs()) ::rmdir(dir.c_str());  // best effort: empty by now
+        for (const auto& dir : tree_->parent_dirs()) ::rmdir(dir.c_str());
 }
 
 }  // namespace gaffer::environment::detail

@@ -191,6 +191,7 @@ TEST_CASE("the pool's processes and cgroups are gone once the manager is") {
     World w;
     w.wait_for_pool(2);
     const auto dirs = pool_dirs(w);
+    const auto parents = w.manager->cgroup_tree().parent_dirs();  // made by the manager
     const auto waiting = pids_below(dirs, "waiting");
     REQUIRE(waiting.size() == 4);
     w.manager.reset();
@@ -198,6 +199,7 @@ TEST_CASE("the pool's processes and cgroups are gone once the manager is") {
         return std::none_of(waiting.begin(), waiting.end(), running);
     }, std::chrono::seconds(5));
     for (const auto& dir : dirs) CHECK_MESSAGE(!fs::exists(dir), dir << " left behind");
+    for (const auto& dir : parents) CHECK_MESSAGE(!fs::exists(dir), dir << " left behind");
 }
 
 TEST_CASE("with no pool every start spawns gaffer-init, and there is no pool cgroup") {

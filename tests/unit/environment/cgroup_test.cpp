@@ -418,3 +418,18 @@ TEST_CASE("favordynmods: detected in the super options, remount repeats every op
               .error().code == base::Errc::unavailable);
     CHECK(det::set_favordynmods("41 31 0:38 / /x ro - cgroup2 cgroup2 ro,favordynmods\n").value().empty());
 }
+
+TEST_CASE("remove_created_dirs removes what open() made, deepest first, and leaves what existed") {
+    V1Fixture f;
+    // memory's own cgroup (process_api/abc) exists; cpu and pids have none below the root.
+    std::filesystem::create_directories(f.tmp.path() + "/cpu/admin-made");
+    f.fs.populate(f.tmp.path() + "/cpu/admin-made");
+    auto tree = f.tree("admin-made/gaffer");
+    const auto parents = tree.parent_dirs();
+    for (const auto& dir : parents) REQUIRE(std::filesystem::exists(dir));
+    tree.remove_created_dirs();
+    for (const auto& dir : parents) CHECK_MESSAGE(!std::filesystem::exists(dir), dir);
+    CHECK(std::filesystem::exists(f.tmp.path() + "/cpu/admin-made"));     // existed before
+    CHECK_FALSE(std::filesystem::exists(f.tmp.path() + "/pids/admin-made"));  // made by open()
+    CHECK(std::filesystem::exists(f.tmp.path() + "/memory/process_api/abc"));
+}
