@@ -122,8 +122,12 @@ struct Spawner {
         ::signal(SIGPIPE, SIG_DFL);
         if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) child_fail(report_fd, 0);
         if (::setsid() < 0) child_fail(report_fd, 1);
-        for (int cap = 0; cap <= 63; ++cap)
-            if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) child_fail(report_fd, 2);
+        // Capabilities are numbered from 0 without gaps: EINVAL means past the kernel's last.
+        for (int cap = 0; cap <= 63; ++cap) {
+            if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
+            if (errno == EINVAL) break;
+            child_fail(report_fd, 2);
+        }
         if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
             child_fail(report_fd, 3);
         if (::setgroups(0, nullptr) != 0) child_fail(report_fd, 4);
