@@ -57,6 +57,7 @@ const char* level_tag(LogLevel level) {
 }  // namespace
 
 void set_log_level(LogLevel level) { g_level = level; }
+LogLevel log_level() { return g_level; }
 
 LogLevel parse_log_level(std::string_view name, LogLevel fallback) {
     if (name == "debug") return LogLevel::debug;

@@ -91,6 +91,7 @@ std::int64_t wall_epoch_millis();
 // return errors and let the composition root decide what to log.
 enum class LogLevel { debug, info, warning, error };
 void set_log_level(LogLevel level);
+LogLevel log_level();
 LogLevel parse_log_level(std::string_view name, LogLevel fallback);
 void log(LogLevel level, std::string_view message);
 inline void log_info(std::string_view m) { log(LogLevel::info, m); }

@@ -103,7 +103,7 @@ base::Result<std::unique_ptr<Devices>> Devices::start(loop::Loop& loop, const co
     options.keep_alive = std::chrono::duration_cast<std::chrono::seconds>(config.broker.keep_alive);
     options.reconnect_min = config.broker.reconnect_min;
     options.reconnect_max = config.broker.reconnect_max;
-    auto link = mqtt::make_paho_link(loop, std::move(options));
+    auto link = mqtt::load_paho_link(loop, std::move(options));
     if (!link) return tl::unexpected(link.error());
 
     auto parts = std::make_unique<Parts>(loop, config, database, scheduler, clock, std::move(*link));

@@ -98,7 +98,16 @@ public:
 };
 
 // The Paho implementation. Errc::invalid for bad options; Errc::io if Paho refuses to create
-// its client. `loop` must outlive the link.
+// its client. `loop` must outlive the link. Only in programs linked with the Paho
+// implementation (gaffer_mqtt_paho: the module below, the MQTT integration tests).
 base::Result<std::unique_ptr<Link>> make_paho_link(loop::Loop& loop, LinkOptions options);
+
+// make_paho_link, from the module gaffer-mqtt-paho.so, loaded on first use. Paho brings
+// OpenSSL, whose relocations alone make ~1.7 MB resident: gafferd pays that only when it
+// talks to a broker. The module is looked for beside a build tree's gafferd
+// (<build>/devices/mqtt/), then in GAFFER_MODULE_DIR (the package's); one from another
+// build is refused. Errors: unavailable (not found or not loadable; the message names the
+// paths tried), and those of make_paho_link.
+base::Result<std::unique_ptr<Link>> load_paho_link(loop::Loop& loop, LinkOptions options);
 
 }  // namespace gaffer::mqtt

@@ -22,10 +22,6 @@ std::string millis_text(base::Duration d) {
     return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + "ms";
 }
 
-void* as_context(std::uint64_t value) {
-    return reinterpret_cast<void*>(static_cast<std::uintptr_t>(value));
-}
-
 }  // namespace
 
 PahoLink::PahoLink(loop::Loop& loop, LinkOptions options)

@@ -19,10 +19,6 @@ constexpr int kNotAuthorized = 0x87;
 // queued, ~4000/s with 1000): hand it a bounded number of publishes at a time.
 constexpr std::size_t kMaxInPaho = 100;
 
-void* as_context(std::uint64_t value) {
-    return reinterpret_cast<void*>(static_cast<std::uintptr_t>(value));
-}
-
 base::Error paho_error(const ::mqtt::exception& e, std::string what) {
     // -3: Paho noticed the loss before the loop did.
     auto code = e.get_return_code() == MQTTASYNC_DISCONNECTED ? base::Errc::unavailable : base::Errc::io;

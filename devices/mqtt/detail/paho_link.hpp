@@ -20,6 +20,9 @@
 
 namespace gaffer::mqtt::detail {
 
+// A number as Paho's per-operation user context pointer (the Inbox reads it back).
+inline void* as_context(std::uint64_t value) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(value)); }
+
 class PahoLink final : public Link, private EventSink {
 public:
     // Throws ::mqtt::exception when Paho refuses the client; make_paho_link catches it.
