@@ -105,7 +105,7 @@ base::Result<std::unique_ptr<Link>> make_paho_link(loop::Loop& loop, LinkOptions
 // make_paho_link, from the module gaffer-mqtt-paho.so, loaded on first use. Paho brings
 // OpenSSL, whose relocations alone make ~1.7 MB resident: gafferd pays that only when it
 // talks to a broker. The module is looked for beside a build tree's gafferd
-// (<build>/devices/mqtt/), then in GAFFER_MODULE_DIR (the package's); one from another
+// (<build>/devices/mqtt/), then in GAFFER_MODULE_DIR (the package's, beside gaffer-init); one from another
 // build is refused. Errors: unavailable (not found or not loadable; the message names the
 // paths tried), and those of make_paho_link.
 base::Result<std::unique_ptr<Link>> load_paho_link(loop::Loop& loop, LinkOptions options);

@@ -68,7 +68,7 @@ FILES:${PN} += "\
     ${sysconfdir}/mosquitto/conf.d/gaffer.conf \
     ${libexecdir}/gaffer/gaffer-init \
     ${libexecdir}/gaffer/gaffer-broker-init \
-    ${libdir}/gaffer/gaffer-mqtt-paho.so \
+    ${libexecdir}/gaffer/gaffer-mqtt-paho.so \
     ${datadir}/gaffer/examples \
     ${nonarch_libdir}/sysusers.d/gaffer.conf \
     ${nonarch_libdir}/tmpfiles.d/gaffer.conf \
