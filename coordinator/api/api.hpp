@@ -200,6 +200,8 @@ struct ShadowAnswer {
 //     gaffer_mqtt_messages_published_total        counter
 //     gaffer_mqtt_messages_unrouted_total         counter, received but matched no route
 //     gaffer_mqtt_publications_dropped_total      counter, non-durable ones lost to an outage
+//     gaffer_mqtt_messages_ingested_total{result} counter ("accepted", "refused")
+//     gaffer_mqtt_messages_ingested_copies_total  counter
 //     gaffer_mqtt_connects_total                  counter, reconnects included
 //     gaffer_mqtt_routes                          gauge, routes in the table
 //     gaffer_devices                              gauge, registered devices

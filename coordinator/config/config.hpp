@@ -78,6 +78,8 @@ struct Broker {
     std::string password_file = "/etc/gaffer/broker-admin.secret";  // absolute; first line
     std::string client_id = "gafferd";                   // 1..64 bytes
     std::string advertised_uri;                          // shown to devices; empty: uri
+    // The broker's ingest plugin (gaffer-mosquitto-ingest.so); empty: do not use one.
+    std::string ingest_socket = "/run/mosquitto/gaffer-ingest.sock";
     Millis keep_alive{std::chrono::seconds(30)};         // 5s..10m
     Millis reconnect_min{std::chrono::milliseconds(100)};  // 10ms..1m
     Millis reconnect_max{std::chrono::seconds(30)};        // >= reconnect_min, <= 1h

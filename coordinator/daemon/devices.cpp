@@ -4,6 +4,7 @@
 
 #include "coordinator/daemon/device_backend.hpp"
 #include "coordinator/daemon/device_store.hpp"
+#include "devices/ingest/ingest.hpp"
 
 namespace gaffer::daemon {
 // Named, not anonymous: Devices::Parts holds them, and a type with external linkage must
@@ -59,7 +60,23 @@ struct Devices::Parts {
                          [&loop](std::function<void()> fn) { loop.post(std::move(fn)); },
                          [](base::LogLevel level, std::string_view m) { base::log(level, "devices: " + std::string(m)); }},
               hub_options(config)),
-          backend(config, hub, database) {}
+          backend(config, hub, database) {
+        if (config.broker.ingest_socket.empty()) return;
+        ingest.emplace(loop, ingest::Client::Options{config.broker.ingest_socket},
+                       [this](ingest::Message m, ingest::Client::Answer answer) {
+                           hub.ingest(mqtt::Message{std::move(m.topic), std::move(m.payload), m.qos, m.retain},
+                                      std::move(answer));
+                       },
+                       [](base::LogLevel level, std::string_view m) { base::log(level, "devices: " + std::string(m)); });
+    }
+
+    base::Result<void> start() {
+        if (ingest)
+            hub.on_routes_changed([this](const routing::RouteTable& table) { ingest->set_routes(ingest::durable_routes(table)); });
+        if (auto started = hub.start(); !started) return started;
+        if (ingest) ingest->start();
+        return {};
+    }
 
     static hub::Options hub_options(const config::Config& config) {
         hub::Options o;
@@ -77,6 +94,7 @@ struct Devices::Parts {
     shadow::SystemWallClock wall_clock;
     hub::Hub hub;
     DeviceBackend backend;
+    std::optional<ingest::Client> ingest;
 };
 
 base::Result<std::unique_ptr<Devices>> Devices::start(loop::Loop& loop, const config::Config& config,
@@ -107,7 +125,7 @@ base::Result<std::unique_ptr<Devices>> Devices::start(loop::Loop& loop, const co
     if (!link) return tl::unexpected(link.error());
 
     auto parts = std::make_unique<Parts>(loop, config, database, scheduler, clock, std::move(*link));
-    if (auto started = parts->hub.start(); !started) return tl::unexpected(started.error());
+    if (auto started = parts->start(); !started) return tl::unexpected(started.error());
     base::log_info("devices: connecting to the broker at " + config.broker.uri + " as " + config.broker.username);
     return std::unique_ptr<Devices>(new Devices(std::move(parts)));
 }

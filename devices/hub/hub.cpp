@@ -52,6 +52,7 @@ base::Result<void> Hub::start() {
     for (const auto& route : s.routes.all())
         for (auto& thing : routing::affected_devices(route)) named.insert(std::move(thing));
     s.push_grants(std::vector<std::string>(named.begin(), named.end()));
+    s.announce_routes();
     State* self = state_.get();
     s.ports.link.set_handlers([self](mqtt::Message m) { self->on_message(std::move(m)); },
                               [self](bool up, std::string reason) { self->on_connection(up, reason); });
@@ -105,13 +106,27 @@ void Hub::State::on_message(mqtt::Message message) {
         if (auto event = registry::parse_presence(message.topic, message.payload)) registry.on_presence(*event);
         return;
     }
-    Inbound in{std::move(message), std::nullopt};
+    Inbound in{std::move(message), std::nullopt, {}};
     in.shadow = shadow::parse_request_topic(in.message.topic);
-    pending.push_back(std::move(in));
-    if (!drain_scheduled) {
-        drain_scheduled = true;
-        ports.defer([this] { drain(); });
+    if (in.message.ingested && !in.shadow) {
+        count(metric::ingested_copies);  // handled through ingest() already
+        return;
     }
+    pending.push_back(std::move(in));
+    schedule_drain();
+}
+
+void Hub::ingest(mqtt::Message message, Verdict verdict) {
+    auto& s = *state_;
+    if (s.stopping) return verdict(false, "gafferd is stopping");
+    // Not counted as received here: its marked copy is, when "#" brings it.
+    s.pending.push_back(Inbound{std::move(message), std::nullopt, std::move(verdict)});
+    s.schedule_drain();
+}
+
+void Hub::on_routes_changed(std::function<void(const routing::RouteTable&)> observer) {
+    state_->routes_changed = std::move(observer);
+    state_->announce_routes();
 }
 
 void Hub::State::push_grants(const std::vector<std::string>& things, std::function<void()> applied) {
@@ -160,6 +175,7 @@ base::Result<routing::Route> Hub::add_route(std::string_view source, std::string
         (void)s.ports.storage.remove_route(stored->id);
         return tl::unexpected(added.error());
     }
+    s.announce_routes();
     s.push_grants(routing::affected_devices(*stored), std::move(applied));
     return stored;
 }
@@ -171,6 +187,7 @@ base::Result<void> Hub::remove_route(std::int64_t id, std::function<void()> appl
     const auto things = routing::affected_devices(*route);
     if (auto removed = s.ports.storage.remove_route(id); !removed) return removed;
     (void)s.routes.remove(id);
+    s.announce_routes();
     s.push_grants(things, std::move(applied));
     return {};
 }

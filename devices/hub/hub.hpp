@@ -11,6 +11,9 @@
 // writes and the task invocations it makes are committed before any answer is published.
 // A failed commit answers each shadow request of the burst 500 and publishes nothing else.
 //
+// QoS 1 device messages to tasks can come twice: first from the broker's ingest plugin,
+// before the device has its PUBACK (ingest()), then marked through "#" (skipped).
+//
 // Subscriptions: the shadow request topics, the dynamic-security response topic, the
 // broker's presence log topic, and "#": every device message, matched against the routes
 // (one "#" rather than the routes' filters, because mosquitto delivers one copy per
@@ -140,6 +143,19 @@ public:
                                            std::string_view target, std::function<void()> applied = {});
     base::Result<void> remove_route(std::int64_t id, std::function<void()> applied = {});
     const routing::RouteTable& routes() const;
+    // Runs after every change of the route table, and once from start().
+    void on_routes_changed(std::function<void(const routing::RouteTable&)> observer);
+
+    // ---- a QoS 1 device message from the broker's ingest plugin (gaffer::ingest), which
+    // holds the device's PUBACK back until `verdict` runs. Handled like a message from the
+    // "#" subscription, in the next batch; `verdict` runs once that batch has committed:
+    // accepted, or refused with the reason when the device should send it again (the task
+    // queue is full, the store failed, gafferd is stopping). A message no route takes any
+    // more, or one a route cannot deliver for good (a task that is gone, too large), is
+    // accepted: sending it again would not help; it is counted and logged as refused.
+    // The marked copy the "#" subscription brings afterwards is skipped.
+    using Verdict = std::function<void(bool accepted, std::string reason)>;
+    void ingest(mqtt::Message message, Verdict verdict);
 
     // ---- shadows, for the local API and tasks: the shadow service's answer (status is the
     // AWS code); what an accepted change announces is published.

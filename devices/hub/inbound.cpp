@@ -30,17 +30,29 @@ Outgoing internal_failure(const shadow::Request& request, std::string_view paylo
                     false};
 }
 
+// Whether the device should send a message again: the failure is of the moment (a full
+// queue, the store), not of the message or the route.
+bool worth_retrying(const base::Error& error) {
+    return error.code == base::Errc::busy || error.code == base::Errc::unavailable || error.code == base::Errc::io;
+}
+
 }  // namespace
 
 void Hub::State::drain() {
     drain_scheduled = false;
     std::vector<Inbound> burst;
     burst.swap(pending);
-    if (burst.empty() || stopping) return;
+    if (burst.empty()) return;
+    if (stopping) {
+        for (auto& in : burst)
+            if (in.verdict) in.verdict(false, "gafferd is stopping");
+        return;
+    }
 
     const auto begun = ports.storage.begin_batch();
     if (!begun) log(base::LogLevel::warning, "device messages: no storage batch, each write commits alone: " + begun.error().message);
     std::vector<Outgoing> out;
+    std::vector<std::pair<Verdict, std::string>> verdicts;  // answered once the batch commits
     static const routing::Endpoint from_device{routing::Endpoint::Kind::device, ""};
     for (auto& in : burst) {
         if (in.shadow) {
@@ -53,9 +65,15 @@ void Hub::State::drain() {
             count(metric::refused("too_large"));
             log_refusal("refused a " + std::to_string(in.message.payload.size()) + "-byte message on " +
                               in.message.topic + ": over devices.max_message_bytes");
+            if (in.verdict) verdicts.emplace_back(std::move(in.verdict), std::string());
             continue;
         }
-        if (deliver(from_device, in.message, out).routes == 0) count(metric::unrouted);
+        const auto delivery = deliver(from_device, in.message, out);
+        if (delivery.routes == 0) count(metric::unrouted);
+        if (!in.verdict) continue;
+        std::string refusal;
+        if (delivery.first_error && worth_retrying(*delivery.first_error)) refusal = delivery.first_error->message;
+        verdicts.emplace_back(std::move(in.verdict), std::move(refusal));
     }
     if (begun) {
         if (auto committed = ports.storage.commit_batch(); !committed) {
@@ -65,7 +83,13 @@ void Hub::State::drain() {
             const auto now = ports.wall_clock.epoch_seconds();
             for (const auto& in : burst)
                 if (in.shadow) out.push_back(internal_failure(*in.shadow, in.message.payload, now));
+            for (auto& [verdict, refusal] : verdicts) refusal = "the store failed: " + committed.error().message;
         }
+    }
+    for (auto& [verdict, refusal] : verdicts) {
+        const bool accepted = refusal.empty();
+        count(metric::ingested(accepted ? "accepted" : "refused"));
+        verdict(accepted, std::move(refusal));
     }
     publish(out);
 }

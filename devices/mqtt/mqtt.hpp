@@ -21,11 +21,18 @@ class Loop;
 
 namespace gaffer::mqtt {
 
+// The MQTT 5 user property the broker's ingest plugin puts on a message it has handed to
+// gafferd already (gaffer::ingest); received messages carrying it have `ingested` set.
+inline constexpr char kIngestedProperty[] = "gaffer-ingested";
+
 struct Message {
     std::string topic;
     std::string payload;
     int qos = 0;
     bool retain = false;
+    // Received only: the broker's ingest plugin handed gafferd this message already and
+    // marked it (the user property gaffer-ingested; see gaffer::ingest).
+    bool ingested = false;
 };
 
 struct LinkOptions {

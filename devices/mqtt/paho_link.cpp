@@ -18,6 +18,14 @@
 namespace gaffer::mqtt::detail {
 namespace {
 
+bool carries_ingested_mark(const ::mqtt::properties& props) {
+    const auto n = props.count(::mqtt::property::USER_PROPERTY);
+    for (std::size_t i = 0; i < n; ++i)
+        if (std::get<0>(::mqtt::get<::mqtt::string_pair>(props, ::mqtt::property::USER_PROPERTY, i)) == kIngestedProperty)
+            return true;
+    return false;
+}
+
 std::string millis_text(base::Duration d) {
     return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + "ms";
 }
@@ -47,7 +55,7 @@ PahoLink::PahoLink(loop::Loop& loop, LinkOptions options)
         if (!m) return;
         try {
             inbox->push_message(Message{m->get_topic(), m->get_payload_str(), m->get_qos(),
-                                        m->is_retained()});
+                                        m->is_retained(), carries_ingested_mark(m->get_properties())});
         } catch (...) {
         }
     });

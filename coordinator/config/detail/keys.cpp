@@ -235,6 +235,8 @@ const std::vector<Key>& schema() {
         {"broker", "client_id", text(GAFFER_FIELD(broker.client_id), mqtt_identifier)},
         {"broker", "advertised_uri", text(GAFFER_FIELD(broker.advertised_uri),
                                           [](const std::string& u) { return u.empty() ? std::nullopt : broker_uri(u); })},
+        {"broker", "ingest_socket", text(GAFFER_FIELD(broker.ingest_socket),
+                                         [](const std::string& p) { return p.empty() ? std::nullopt : socket_path(p); })},
         {"broker", "keep_alive", duration(GAFFER_FIELD(broker.keep_alive), seconds(5), minutes(10))},
         {"broker", "reconnect_min", duration(GAFFER_FIELD(broker.reconnect_min), milliseconds(10), minutes(1))},
         {"broker", "reconnect_max", duration(GAFFER_FIELD(broker.reconnect_max), milliseconds(10), hours(1))},

@@ -11,6 +11,7 @@ namespace gaffer::hub {
 struct Inbound {
     mqtt::Message message;
     std::optional<shadow::Request> shadow;  // set when it is a shadow request
+    Hub::Verdict verdict;                   // set when it came from the ingest plugin
 };
 
 // A message to publish once its batch has committed. Durable ones (seq != 0) are in the
@@ -29,6 +30,10 @@ inline constexpr const char* published = "gaffer_mqtt_messages_published_total";
 inline constexpr const char* reconnects = "gaffer_mqtt_connects_total";
 inline constexpr const char* unrouted = "gaffer_mqtt_messages_unrouted_total";
 inline constexpr const char* dropped = "gaffer_mqtt_publications_dropped_total";
+inline constexpr const char* ingested_copies = "gaffer_mqtt_messages_ingested_copies_total";
+inline std::string ingested(std::string_view result) {
+    return "gaffer_mqtt_messages_ingested_total{result=" + std::string(result) + "}";
+}
 inline std::string refused(std::string_view reason) {
     return "gaffer_mqtt_messages_refused_total{reason=" + std::string(reason) + "}";
 }
@@ -55,6 +60,15 @@ struct Hub::State {
     std::uint64_t outbox_acks = 0;
     std::map<std::string, std::uint64_t> counters;
     std::vector<const routing::Route*> matched;  // reused by every match
+    std::function<void(const routing::RouteTable&)> routes_changed;
+    void announce_routes() {
+        if (routes_changed) routes_changed(routes);
+    }
+    void schedule_drain() {
+        if (drain_scheduled) return;
+        drain_scheduled = true;
+        ports.defer([this] { drain(); });
+    }
 
     void count(const std::string& name, std::uint64_t n = 1) { counters[name] += n; }
     void log(base::LogLevel level, std::string_view message) const {

@@ -57,6 +57,7 @@ TEST_CASE("empty text gives every default") {
     CHECK(c->broker.password_file == "/etc/gaffer/broker-admin.secret");
     CHECK(c->broker.client_id == "gafferd");
     CHECK(c->broker.advertised_uri.empty());
+    CHECK(c->broker.ingest_socket == "/run/mosquitto/gaffer-ingest.sock");
     CHECK(c->broker.keep_alive == 30s);
     CHECK(c->broker.reconnect_min == 100ms);
     CHECK(c->broker.reconnect_max == 30s);
@@ -111,6 +112,7 @@ username = "core"
 password_file = "/run/secrets/broker"
 client_id = "gw-1"
 advertised_uri = "tcp://gateway.local:1883"
+ingest_socket = ""
 keep_alive = "1m"
 reconnect_min = "50ms"
 reconnect_max = "5s"
@@ -155,6 +157,7 @@ outbox_limit = 40
     CHECK(c->broker.password_file == "/run/secrets/broker");
     CHECK(c->broker.client_id == "gw-1");
     CHECK(c->broker.advertised_uri == "tcp://gateway.local:1883");
+    CHECK(c->broker.ingest_socket.empty());
     CHECK(c->broker.keep_alive == 1min);
     CHECK(c->broker.reconnect_min == 50ms);
     CHECK(c->broker.reconnect_max == 5s);
@@ -223,6 +226,7 @@ TEST_CASE("bad values name the key and the reason") {
         {"[broker]\nclient_id = \"gaffer d\"",
          "broker.client_id: \"gaffer d\" must be 1 to 64 printable ASCII characters without spaces"},
         {"[broker]\npassword_file = \"secret\"", "broker.password_file: \"secret\" must be an absolute path"},
+        {"[broker]\ningest_socket = \"ingest.sock\"", "broker.ingest_socket: \"ingest.sock\" must be an absolute path"},
         {"[broker]\nreconnect_min = \"2s\"\nreconnect_max = \"1s\"",
          "broker.reconnect_max: must not be less than reconnect_min (2s)"},
         {"[devices]\nmax_message_bytes = \"16M\"",

@@ -82,7 +82,7 @@ TEST_CASE("the packaged gaffer.toml, uncommented, is exactly the defaults") {
             ++keys;
         }
     }
-    CHECK(keys == 40);
+    CHECK(keys == 41);
     auto parsed = config::parse(uncommented);
     REQUIRE_MESSAGE(parsed, (parsed ? "" : parsed.error().message));
     config::Config expected;

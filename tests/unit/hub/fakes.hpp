@@ -50,8 +50,9 @@ public:
         up = false;
         on_connection_(false, "test");
     }
-    void deliver(std::string topic, std::string payload, int qos = 1) {
-        on_message_(mqtt::Message{std::move(topic), std::move(payload), qos, false});
+    // ingested: the copy of a message the broker's ingest plugin handed over already.
+    void deliver(std::string topic, std::string payload, int qos = 1, bool ingested = false) {
+        on_message_(mqtt::Message{std::move(topic), std::move(payload), qos, false, ingested});
     }
     void ack_all(base::Result<void> result = {}) {
         auto pending = std::move(unacked);

@@ -140,6 +140,79 @@ TEST_CASE("refused device messages are counted and logged, never invoked") {
     CHECK(s.logged.size() >= 2);
 }
 
+namespace {
+// What the ingest plugin is told: set by every verdict.
+struct Verdicts {
+    std::vector<std::pair<bool, std::string>> given;
+    Hub::Verdict next() {
+        return [this](bool accepted, std::string reason) { given.emplace_back(accepted, std::move(reason)); };
+    }
+};
+}  // namespace
+
+TEST_CASE("an ingested message is answered only once its invocation has committed, and its copy is skipped") {
+    Started s;
+    std::vector<std::size_t> announced;
+    s.hub.on_routes_changed([&](const routing::RouteTable& t) { announced.push_back(t.size()); });
+    REQUIRE(s.hub.add_route("device:t1", "things/t1/telemetry", "task:collector"));
+    CHECK(announced == std::vector<std::size_t>{0, 1});  // at once, then on the change
+
+    Verdicts v;
+    const int before = s.storage.batches;
+    s.hub.ingest(mqtt::Message{"things/t1/telemetry", R"({"n":1})", 1, false}, v.next());
+    s.hub.ingest(mqtt::Message{"things/t1/unrouted", "x", 1, false}, v.next());
+    CHECK(v.given.empty());  // nothing before the batch
+    s.run();
+    CHECK(s.storage.batches == before + 1);
+    REQUIRE(v.given.size() == 2);
+    CHECK(v.given[0] == std::pair<bool, std::string>{true, ""});
+    CHECK(v.given[1].first);  // no route took it: nothing to retry
+    REQUIRE(s.tasks.invocations.size() == 1);
+
+    s.link.deliver("things/t1/telemetry", R"({"n":1})", 1, true);  // the marked copy
+    s.run();
+    CHECK(s.tasks.invocations.size() == 1);
+    auto metrics = s.hub.metrics();
+    CHECK(metrics["gaffer_mqtt_messages_ingested_total{result=accepted}"] == 2);
+    CHECK(metrics["gaffer_mqtt_messages_ingested_copies_total"] == 1);
+
+    REQUIRE(s.hub.remove_route((*s.hub.routes().all().begin()).id));
+    CHECK(announced.back() == 0);
+}
+
+TEST_CASE("an ingested message is refused, for the device to send again, when the queue is full or the store fails") {
+    Started s;
+    REQUIRE(s.hub.add_route("device:t1", "things/t1/#", "task:collector"));
+    Verdicts v;
+    s.tasks.refuse = true;
+    s.hub.ingest(mqtt::Message{"things/t1/a", "{}", 1, false}, v.next());
+    s.run();
+    REQUIRE(v.given.size() == 1);
+    CHECK_FALSE(v.given[0].first);
+    CHECK(v.given[0].second == "queue full");
+
+    s.tasks.refuse = false;
+    s.storage.fail_commit = true;
+    s.hub.ingest(mqtt::Message{"things/t1/b", "{}", 1, false}, v.next());
+    s.run();
+    REQUIRE(v.given.size() == 2);
+    CHECK_FALSE(v.given[1].first);
+    CHECK(v.given[1].second.find("disk full") != std::string::npos);
+
+    s.storage.fail_commit = false;  // too large is final: accepted (and counted refused)
+    s.hub.ingest(mqtt::Message{"things/t1/c", std::string(Options{}.max_message_bytes + 1, 'x'), 1, false}, v.next());
+    s.run();
+    REQUIRE(v.given.size() == 3);
+    CHECK(v.given[2].first);
+    CHECK(s.hub.metrics()["gaffer_mqtt_messages_ingested_total{result=refused}"] == 2);
+
+    bool stopped = false;
+    s.hub.stop([&] { stopped = true; });
+    s.hub.ingest(mqtt::Message{"things/t1/d", "{}", 1, false}, v.next());
+    REQUIRE(v.given.size() == 4);
+    CHECK(v.given[3] == std::pair<bool, std::string>{false, "gafferd is stopping"});
+}
+
 TEST_CASE("a task may publish only where a route from it leads") {
     Started s;
     auto denied = s.hub.publish_from_task("controller", "things/t1/cmd", "{}", 1);
