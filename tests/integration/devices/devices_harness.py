@@ -38,7 +38,8 @@ class DeviceDaemon(harness.Daemon):
             f.write(broker.admin_password + "\n")
         os.chmod(secret, 0o600)
         options = {"uri": broker.uri, "username": broker.admin_user, "password_file": secret,
-                   "reconnect_min": "50ms", "reconnect_max": "500ms"}
+                   "reconnect_min": "50ms", "reconnect_max": "500ms",
+                   "ingest_socket": broker.ingest_socket}
         options.update(broker_options or {})
         with open(self.config_path, "a") as f:
             for name, values in (("broker", options), ("devices", devices or {})):
@@ -213,7 +214,8 @@ def settle(client, topic_filter, expected, timeout=2.0):
 
 class DevicesTestCase(DaemonTestCase):
     """A broker with dynamic security (and `log_dest topic`, as the packaged config has, for
-    presence) and one gafferd connected to it, per class.
+    presence, and Gaffer's ingest plugin unless `ingest` is False) and one gafferd connected to
+    it, per class.
 
     anchor_route: keep one device -> task route for the whole class, so that the routing
     table never goes from empty to non-empty during a test: a message published right after
@@ -221,6 +223,7 @@ class DevicesTestCase(DaemonTestCase):
     routed tests that on its own)."""
 
     start_daemon = False
+    ingest = True  # the broker has Gaffer's ingest plugin, as the packaged config does
     devices = {}
     broker_options = {}
     anchor_route = False
@@ -228,7 +231,7 @@ class DevicesTestCase(DaemonTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.broker = Broker(dynsec=True, extra_config="log_dest topic\n")
+        cls.broker = Broker(dynsec=True, extra_config="log_dest topic\n", ingest=cls.ingest)
         cls.addClassCleanup(cls.broker.close)
         cls.broker.start()
         cls.daemon = cls.make_device_daemon("d")

@@ -17,6 +17,8 @@ import time
 MOSQUITTO = "/usr/sbin/mosquitto"
 MOSQUITTO_CTRL = "/usr/bin/mosquitto_ctrl"
 DYNSEC_PLUGIN = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so"
+# Gaffer's ingest plugin, from the build tree (the meson test sets it).
+INGEST_PLUGIN = os.environ.get("GAFFER_INGEST_PLUGIN", "")
 
 
 def free_port():
@@ -35,9 +37,10 @@ def _accepting(port):
 
 class Broker:
     """dynsec=False: anonymous clients allowed. dynsec=True: the dynamic-security plugin with
-    one admin client (admin_user / admin_password), nobody else until added."""
+    one admin client (admin_user / admin_password), nobody else until added. ingest=True:
+    Gaffer's ingest plugin too (GAFFER_INGEST_PLUGIN), listening on `ingest_socket`."""
 
-    def __init__(self, dynsec=False, admin_user="gaffer-admin", extra_config=""):
+    def __init__(self, dynsec=False, admin_user="gaffer-admin", extra_config="", ingest=False):
         self.dir = tempfile.mkdtemp(prefix="gaffer-mosquitto-")
         os.chmod(self.dir, 0o755)
         self.port = free_port()
@@ -47,6 +50,7 @@ class Broker:
         self.config_path = os.path.join(self.dir, "mosquitto.conf")
         self.log_path = os.path.join(self.dir, "mosquitto.log")
         self.dynsec_path = os.path.join(self.dir, "dynamic-security.json")
+        self.ingest_socket = os.path.join(self.dir, "ingest.sock") if ingest else ""
         self.process = None
         lines = [
             "listener %d 127.0.0.1" % self.port,
@@ -64,6 +68,12 @@ class Broker:
                       "plugin_opt_config_file %s" % self.dynsec_path]
         else:
             lines.append("allow_anonymous true")
+        if ingest:
+            if not INGEST_PLUGIN:
+                raise RuntimeError("Broker(ingest=True) needs GAFFER_INGEST_PLUGIN (the built plugin)")
+            lines += ["plugin %s" % INGEST_PLUGIN,
+                      "plugin_opt_socket %s" % self.ingest_socket,
+                      "plugin_opt_routes_file %s" % os.path.join(self.dir, "ingest.routes")]
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines) + "\n" + extra_config)
         # mosquitto drops root to the `mosquitto` user; it must be able to write here.
