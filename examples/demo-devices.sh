@@ -44,6 +44,8 @@ touch "$demo_dir/go"   # the thermostat publishes {"temperature": 19.5} on its t
 wait $device_pid || true
 echo "what the thermostat received:"
 sed 's/^/  /' "$demo_dir/device.out"
+echo "its QoS 1 telemetry was acknowledged only once gafferd had committed the invocation:"
+curl -s --unix-socket "$socket" http://localhost/metrics | grep '^gaffer_mqtt_messages_ingested_total'
 
 say "The thermostat reports its state over MQTT; its shadow now has reported and desired"
 mosquitto_pub "${opts[@]}" -q 1 -t '$aws/things/thermostat-1/shadow/update' \

@@ -147,6 +147,9 @@ else
   sed 's/^/    /' "$work/gafferd-plain.log" | tail -n 30; fail "no API socket without systemd"
 fi
 check "gafferd logs to stderr" test -s "$work/gafferd-plain.log"
+check "gafferd connects to the broker's ingest plugin (/run/mosquitto/gaffer-ingest.sock)" \
+  wait_for 10 grep -q "ingest: connected to the broker's plugin at /run/mosquitto/gaffer-ingest.sock" \
+  "$work/gafferd-plain.log"
 if [ "$ondemand_manifest" != - ]; then
   check "the task added before the restart is still known (state in /var/lib/gaffer)" \
     sh -c "gaffer task list | grep -q '$(task_name "$ondemand_manifest")'"

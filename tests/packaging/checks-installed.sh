@@ -8,7 +8,7 @@ done
 for f in /lib/systemd/system/gafferd.service /lib/systemd/system/gaffer-broker-init.service \
     /usr/lib/sysusers.d/gaffer.conf \
     /usr/lib/tmpfiles.d/gaffer.conf /etc/gaffer/gaffer.toml \
-    /usr/libexec/gaffer/gaffer-mqtt-paho.so \
+    /usr/libexec/gaffer/gaffer-mqtt-paho.so /usr/libexec/gaffer/gaffer-mosquitto-ingest.so \
     /etc/mosquitto/conf.d/gaffer.conf /usr/share/doc/gaffer/copyright; do
   check "file $f" test -f "$f"
 done

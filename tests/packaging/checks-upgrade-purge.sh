@@ -41,7 +41,8 @@ fi
 check "package gone from dpkg's database" \
   sh -c "! dpkg-query -W -f='\${Status}' gaffer 2>/dev/null | grep -q 'installed\|config-files'"
 for p in /var/lib/gaffer /var/log/gaffer /etc/gaffer /etc/mosquitto/conf.d/gaffer.conf \
-    /var/lib/mosquitto/dynamic-security.json /lib/systemd/system/gafferd.service \
+    /var/lib/mosquitto/dynamic-security.json /var/lib/mosquitto/gaffer-ingest.routes \
+    /lib/systemd/system/gafferd.service \
     /etc/systemd/system/multi-user.target.wants/gafferd.service /usr/sbin/gafferd; do
   check "removed: $p" sh -c "! test -e $p && ! test -L $p"
 done

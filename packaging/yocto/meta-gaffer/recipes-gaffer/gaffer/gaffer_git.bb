@@ -25,7 +25,8 @@ PV = "0.1.0+git"
 
 # Every dependency() and find_library() of the meson build. paho-mqtt-cpp ships no
 # pkg-config file (neither in Debian nor in meta-oe): meson finds it through its CMake
-# package, hence cmake-native. tl-expected and http-parser come from this layer.
+# package, hence cmake-native. tl-expected and http-parser come from this layer. mosquitto:
+# the ingest plugin builds against its headers (mosquitto_broker.h, libmosquitto.pc).
 DEPENDS = "\
     cli11 \
     cmake-native \
@@ -34,6 +35,7 @@ DEPENDS = "\
     libcgroup \
     libtoml11 \
     libuv \
+    mosquitto \
     nlohmann-json \
     paho-mqtt-c \
     paho-mqtt-cpp \
@@ -69,6 +71,7 @@ FILES:${PN} += "\
     ${libexecdir}/gaffer/gaffer-init \
     ${libexecdir}/gaffer/gaffer-broker-init \
     ${libexecdir}/gaffer/gaffer-mqtt-paho.so \
+    ${libexecdir}/gaffer/gaffer-mosquitto-ingest.so \
     ${datadir}/gaffer/examples \
     ${nonarch_libdir}/sysusers.d/gaffer.conf \
     ${nonarch_libdir}/tmpfiles.d/gaffer.conf \
