@@ -60,4 +60,6 @@ else
       | grep -q 'Error loading Dynamic'; then
     fail "mosquitto could not load the dynamic-security file"
   fi
+  check "mosquitto loaded Gaffer's ingest plugin (its socket exists)" \
+    wait_for 5 test -S /run/mosquitto/gaffer-ingest.sock
 fi

@@ -42,9 +42,11 @@ section "conffiles"
 conffiles=$(dpkg-query -W -f='${Conffiles}' gaffer)
 printf '%s\n' "$conffiles" | sed '/^$/d; s/^/    /'
 has_conffile() { printf '%s\n' "$conffiles" | grep -q "^ $1 "; }
-for c in /etc/gaffer/gaffer.toml /etc/mosquitto/conf.d/gaffer.conf; do
+for c in /etc/gaffer/gaffer.toml /etc/mosquitto/conf.d/gaffer.conf /etc/gaffer/mosquitto-ingest.conf; do
   check "conffile $c" has_conffile "$c"
 done
+check "the ingest plugin's config is linked into mosquitto's conf.d" \
+  sh -c '[ "$(readlink /etc/mosquitto/conf.d/gaffer-ingest.conf)" = /etc/gaffer/mosquitto-ingest.conf ]'
 
 section "systemd unit"
 unit=/lib/systemd/system/gafferd.service

@@ -32,7 +32,26 @@ check "the broker admin secret is unchanged" \
 check "the broker's dynamic-security file is unchanged" \
   test "$dynsec_before" = "$(md5sum < /var/lib/mosquitto/dynamic-security.json 2>/dev/null)"
 
-section "purge"
+check "the ingest plugin's link is kept" test -L /etc/mosquitto/conf.d/gaffer-ingest.conf
+
+section "remove, then purge"
+# Removal keeps the conffiles, /etc/mosquitto/conf.d/gaffer.conf among them; the link to the
+# ingest plugin's config must go before the plugin does, or mosquitto would not start.
+if apt-get remove -y -q gaffer > "$work/remove.log" 2>&1; then
+  pass "apt-get remove gaffer"
+else
+  sed 's/^/    /' "$work/remove.log"; fail "apt-get remove gaffer"
+fi
+check "removed: the ingest plugin's link" sh -c '! test -L /etc/mosquitto/conf.d/gaffer-ingest.conf'
+check "kept: /etc/mosquitto/conf.d/gaffer.conf (a conffile)" test -f /etc/mosquitto/conf.d/gaffer.conf
+broker_starts() {  # mosquitto with Debian's config still runs after 2 s (timeout's 124)
+  install -d -o mosquitto -g mosquitto /run/mosquitto /var/log/mosquitto
+  timeout 2 mosquitto -c /etc/mosquitto/mosquitto.conf > "$work/mosquitto-after.out" 2>&1
+  local status=$?
+  [ "$broker_db_existed" = yes ] || rm -f "$broker_db"
+  [ $status = 124 ] || { sed 's/^/    /' "$work/mosquitto-after.out"; return 1; }
+}
+check "mosquitto starts with what the removed package left" broker_starts
 if apt-get purge -y -q gaffer > "$work/purge.log" 2>&1; then
   pass "apt-get purge gaffer"
 else
@@ -41,6 +60,7 @@ fi
 check "package gone from dpkg's database" \
   sh -c "! dpkg-query -W -f='\${Status}' gaffer 2>/dev/null | grep -q 'installed\|config-files'"
 for p in /var/lib/gaffer /var/log/gaffer /etc/gaffer /etc/mosquitto/conf.d/gaffer.conf \
+    /etc/mosquitto/conf.d/gaffer-ingest.conf \
     /var/lib/mosquitto/dynamic-security.json /var/lib/mosquitto/gaffer-ingest.routes \
     /lib/systemd/system/gafferd.service \
     /etc/systemd/system/multi-user.target.wants/gafferd.service /usr/sbin/gafferd; do

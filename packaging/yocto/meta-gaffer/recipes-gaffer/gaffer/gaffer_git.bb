@@ -67,6 +67,7 @@ SYSTEMD_AUTO_ENABLE:${PN} = "enable"
 
 FILES:${PN} += "\
     ${sysconfdir}/gaffer/gaffer.toml \
+    ${sysconfdir}/gaffer/mosquitto-ingest.conf \
     ${sysconfdir}/mosquitto/conf.d/gaffer.conf \
     ${libexecdir}/gaffer/gaffer-init \
     ${libexecdir}/gaffer/gaffer-broker-init \
@@ -81,8 +82,23 @@ FILES:${PN} += "\
 FILES:${PN}-doc += "${docdir}/gaffer"
 CONFFILES:${PN} = "\
     ${sysconfdir}/gaffer/gaffer.toml \
+    ${sysconfdir}/gaffer/mosquitto-ingest.conf \
     ${sysconfdir}/mosquitto/conf.d/gaffer.conf \
 "
+
+# As the Debian package does: the ingest plugin's broker config is linked into conf.d when
+# the package is installed and unlinked before it is removed (a broker told to load a plugin
+# file that is gone does not start).
+pkg_postinst:${PN}() {
+    if [ ! -e $D${sysconfdir}/mosquitto/conf.d/gaffer-ingest.conf ]; then
+        ln -s ${sysconfdir}/gaffer/mosquitto-ingest.conf $D${sysconfdir}/mosquitto/conf.d/gaffer-ingest.conf
+    fi
+}
+pkg_prerm:${PN}() {
+    if [ -L $D${sysconfdir}/mosquitto/conf.d/gaffer-ingest.conf ]; then
+        rm -f $D${sysconfdir}/mosquitto/conf.d/gaffer-ingest.conf
+    fi
+}
 
 # mosquitto carries the broker, its dynamic-security plugin and mosquitto_ctrl, which
 # gaffer-broker-init runs. util-linux's setpriv/nsenter are not needed: gaffer-init does
