@@ -252,8 +252,11 @@ struct EnvironmentStatus {
 // The Environments port, for real: one cgroup plus one gaffer-init per environment.
 // start() creates the cgroup with the manifest's limits, spawns gaffer-init with the
 // control channel as fd 3 and sends the launch frame; frames from gaffer-init become
-// EnvironmentEvents calls. The environment ends (exactly one on_exit) once gaffer-init has
-// exited and its channel has closed; by then its cgroup is emptied and removed.
+// EnvironmentEvents calls. The environment ends (exactly one on_exit) with gaffer-init's
+// `exited` frame, its last word, or else once gaffer-init has exited and its channel has
+// closed. After an exited frame, gaffer-init's own exit (the namespaces' teardown, about
+// half a millisecond) and the removal of the cgroup follow on later loop turns, off the
+// path of whoever waits for the outcome; the destructor finishes any still pending.
 class EnvironmentManager final : public scheduler::Environments {
 public:
     // Detects the cgroup layout, sets favordynmods (see favor_dynamic_cgroups), opens the
@@ -292,6 +295,7 @@ private:
     void reply(Env& env, std::uint64_t request_id, int status, std::string body);
     void maybe_finish(scheduler::EnvId id);
     void finish(scheduler::EnvId id);
+    void report_exit(Env& env);
     void log(scheduler::EnvId id, std::string_view level, std::string_view line) const;
 
     loop::Loop& loop_;

@@ -215,6 +215,9 @@ void EnvironmentManager::handle(Env& env, int type, std::string header, std::str
             return;
         case runtime::FrameType::exited:
             env.facts.exited = detail::ExitFrame{text("reason"), number("code"), number("signal"), text("detail")};
+            // gaffer-init's last word: the outcome is known now. Its exit (the namespaces'
+            // teardown) and the cgroup's removal follow off the caller's path (finish()).
+            report_exit(env);
             return;
         case runtime::FrameType::service_request:
             serve(env, header, std::move(payload));
@@ -349,21 +352,27 @@ void EnvironmentManager::finish(EnvId id) {
     std::unique_ptr<Env> env = std::move(it->second);
     envs_.erase(it);
     if (env->stream) env->stream->close();
-
-    std::string cleanup_problem;
-    if (env->cgroup) {
-        // remove() kills whatever is left; the counter does not change by that.
-        env->facts.oom_kills_final = env->cgroup->oom_kills();
-        if (auto ok = env->cgroup->remove(); !ok) cleanup_problem = ok.error().message;
-    }
-    if (!cleanup_problem.empty()) log(id, "warning", "cgroup clean-up: " + cleanup_problem);
+    // Not reported yet (gaffer-init died without its exited frame): read the cgroup's OOM
+    // count before the cgroup goes. The Env (its Process, Stream and Timer) goes before the
+    // scheduler hears of the exit, so that on_exit may start a replacement freely.
+    if (env->events && env->cgroup) env->facts.oom_kills_final = env->cgroup->oom_kills();
+    if (env->cgroup)
+        if (auto ok = env->cgroup->remove(); !ok) log(id, "warning", "cgroup clean-up: " + ok.error().message);
     if (!env->events) return;
     auto* events = env->events;
     auto info = detail::exit_info_of(env->facts, env->cgroup ? env->cgroup->limits().memory_bytes : 0);
-    // The Env (its Process, Stream and Timer) goes before the scheduler hears of the exit,
-    // so that on_exit may start a replacement freely.
     env.reset();
     events->on_exit(id, std::move(info));
+}
+
+// Reports the exit while gaffer-init is still going away; finish() removes the rest later
+// and reports nothing more. The environment leaves list() now.
+void EnvironmentManager::report_exit(Env& env) {
+    if (!env.events) return;
+    auto* events = std::exchange(env.events, nullptr);
+    if (env.cgroup) env.facts.oom_kills_final = env.cgroup->oom_kills();
+    auto info = detail::exit_info_of(env.facts, env.cgroup ? env.cgroup->limits().memory_bytes : 0);
+    events->on_exit(env.id, std::move(info));  // may start, stop or invoke others: `env` stays valid
 }
 
 std::vector<EnvironmentStatus> EnvironmentManager::list() const {

@@ -29,10 +29,20 @@ void InitPool::warn(std::string_view text) const {
 
 void InitPool::schedule_fill(base::Duration after) {
     fill_pending_ = true;
+    retrying_ = after == options_.retry_after && after != base::Duration::zero();
     refill_->start(after, [this] {
         fill_pending_ = false;
+        retrying_ = false;
         fill();
     });
+}
+
+void InitPool::schedule_refill() {
+    if (waiting_.empty()) {
+        if (!retrying_) schedule_fill(base::Duration::zero());  // a burst: at once
+    } else if (!fill_pending_) {
+        schedule_fill(options_.refill_after);
+    }
 }
 
 base::Result<InitProcess> InitPool::take() {
@@ -48,10 +58,10 @@ base::Result<InitProcess> InitPool::take() {
             schedule_fill(options_.retry_after);
             continue;
         }
-        if (!fill_pending_) schedule_fill(options_.refill_after);
+        schedule_refill();
         return std::move(member.init);
     }
-    if (options_.size > 0 && !fill_pending_) schedule_fill(options_.refill_after);
+    if (options_.size > 0) schedule_refill();
     return launcher_.launch(false);
 }
 

@@ -230,3 +230,34 @@ TEST_CASE("the refill waits refill_after, and takes meanwhile do not postpone it
     CHECK(pool.waiting() == 2);
     CHECK(f.launcher.launches.size() == 4);
 }
+
+TEST_CASE("a take that empties the pool (a burst) refills at once, not after refill_after") {
+    Fixture f;
+    auto options = f.options(2);
+    options.refill_after = 200ms;
+    InitPool pool(f.loop, f.launcher, options);
+    run_for(f.loop, 20ms);
+    REQUIRE(pool.waiting() == 2);
+    REQUIRE(pool.take());
+    run_for(f.loop, 20ms);
+    CHECK(pool.waiting() == 1);  // one still waits: the refill waits its 200 ms
+    REQUIRE(pool.take());
+    run_for(f.loop, 20ms);
+    CHECK(pool.waiting() == 2);  // empty: refilled on the next turns
+    CHECK(f.launcher.launches.size() == 4);
+}
+
+TEST_CASE("an empty pool does not hasten a retry after a failed launch") {
+    Fixture f;
+    f.launcher.failing = true;
+    InitPool pool(f.loop, f.launcher, f.options(1));
+    run_for(f.loop, 10ms);  // the first launch failed: a retry in 50 ms
+    CHECK(pool.waiting() == 0);
+    CHECK_FALSE(pool.take());  // launches for itself, and fails too
+    f.launcher.failing = false;
+    const auto launched = f.launcher.launches.size();
+    run_for(f.loop, 20ms);
+    CHECK(f.launcher.launches.size() == launched);  // the retry was not turned into a loop
+    run_for(f.loop, 50ms);
+    CHECK(pool.waiting() == 1);
+}
