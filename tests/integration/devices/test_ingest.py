@@ -39,6 +39,19 @@ class IngestTest(DevicesTestCase):
         if self.daemon.running():
             os.kill(self.daemon.process.pid, signal.SIGCONT)
 
+    def routed_device(self, thing, task):
+        """A device with a persistent session that resends what was not acknowledged, and a
+        warm recorder task its things/<thing>/data messages are routed to."""
+        creds = self.new_device(thing)
+        dev = self.client(creds["client_id"], creds["username"], creds["password"], auto_reconnect=True,
+                          clean_start=False, session_expiry=3600)
+        self.assertEqual(dev.connect(), 0)
+        self.add_recorder(task)
+        self.daemon.add_route("device:" + thing, "things/%s/data" % thing, "task:" + task)
+        self.assertTrue(dev.publish("things/%s/data" % thing, json.dumps({"run": "warm", "seq": 0})))
+        self.wait_events(task, lambda evs: runs(evs, "warm"), 20, "the warm-up message")
+        return dev
+
     def test_each_message_reaches_the_task_once_through_the_plugin(self):
         creds = self.new_device("once-1")
         dev = self.device_client(creds)
@@ -47,24 +60,15 @@ class IngestTest(DevicesTestCase):
         before = self.daemon.metric('gaffer_mqtt_messages_ingested_total{result="accepted"}', 0)
         for seq in range(20):
             self.assertTrue(dev.publish("things/once-1/data", json.dumps({"run": "once", "seq": seq})))
-        events = self.wait_events("oncerec", lambda evs: len(runs(evs, "once")) >= 20, 30, "20 invocations")
+        self.wait_events("oncerec", lambda evs: len(runs(evs, "once")) >= 20, 30, "20 invocations")
         time.sleep(0.5)  # a duplicate would come within this
         self.assertEqual(sorted(runs(self.routed_events("oncerec"), "once")), list(range(20)),
                          "each message exactly once (the plugin's copy, not also the '#' copy)")
         self.assertEqual(self.daemon.metric('gaffer_mqtt_messages_ingested_total{result="accepted"}', 0) - before, 20)
         self.assertGreaterEqual(self.daemon.metric("gaffer_mqtt_messages_ingested_copies_total", 0), 20)
-        del events
 
     def test_no_puback_until_gafferd_has_committed(self):
-        creds = self.new_device("hold-1")
-        dev = self.client(creds["client_id"], creds["username"], creds["password"], auto_reconnect=True,
-                          clean_start=False, session_expiry=3600)
-        self.assertEqual(dev.connect(), 0)
-        self.add_recorder("holdrec")
-        self.daemon.add_route("device:hold-1", "things/hold-1/data", "task:holdrec")
-        self.assertTrue(dev.publish("things/hold-1/data", json.dumps({"run": "warm", "seq": 0})))
-        self.wait_events("holdrec", lambda evs: runs(evs, "warm"), 20, "the warm-up message")
-
+        dev = self.routed_device("hold-1", "holdrec")
         self.freeze_gafferd()
         info = dev.publish_async("things/hold-1/data", json.dumps({"run": "held", "seq": 1}), 1)
         time.sleep(3.0)  # past the plugin's 2 s timeout: refused, the device resends
@@ -83,15 +87,7 @@ class IngestTest(DevicesTestCase):
         self.assertLess(time.monotonic() - started, 1.0, "a message no task route takes waited for gafferd")
 
     def test_refused_while_gafferd_is_down_then_delivered(self):
-        creds = self.new_device("down-1")
-        dev = self.client(creds["client_id"], creds["username"], creds["password"], auto_reconnect=True,
-                          clean_start=False, session_expiry=3600)
-        self.assertEqual(dev.connect(), 0)
-        self.add_recorder("downrec")
-        self.daemon.add_route("device:down-1", "things/down-1/data", "task:downrec")
-        self.assertTrue(dev.publish("things/down-1/data", json.dumps({"run": "warm", "seq": 0})))
-        self.wait_events("downrec", lambda evs: runs(evs, "warm"), 20, "the warm-up message")
-
+        dev = self.routed_device("down-1", "downrec")
         code, _ = self.daemon.terminate(20)
         self.assertEqual(code, 0, self.daemon.log_tail())
         infos = [dev.publish_async("things/down-1/data", json.dumps({"run": "down", "seq": s}), 1)
