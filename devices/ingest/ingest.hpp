@@ -22,7 +22,8 @@
 //   routes  (1, gafferd -> plugin): u32 n, then n × (thing, filter). Replaces the set.
 //   message (2, plugin -> gafferd): u64 seq, client_id, topic, u8 qos, u8 retain, payload.
 //   verdict (3, gafferd -> plugin): u64 seq, u8 accepted, reason.
-// The codec is pure and exception-free (the plugin runs inside the broker).
+// The codec is pure and reports malformed input as values, never by throwing (the plugin
+// runs inside the broker; it catches the one exception left, bad_alloc).
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
-// The plugin channel's frames (see ingest.hpp). No exceptions escape: the plugin runs
-// inside the broker.
+// The plugin channel's frames (see ingest.hpp). Malformed input is a value, never an
+// exception: the plugin runs inside the broker.
 #include <cstring>
 
 #include "devices/ingest/ingest.hpp"
