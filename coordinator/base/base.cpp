@@ -1,6 +1,8 @@
 #include "base.hpp"
 
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -84,6 +86,19 @@ void log(LogLevel level, std::string_view message) {
     line += message;
     line += '\n';
     [[maybe_unused]] auto n = ::write(STDERR_FILENO, line.data(), line.size());
+}
+
+Result<Fd> connect_unix(const std::string& path) {
+    sockaddr_un addr{};
+    if (path.empty() || path.size() >= sizeof addr.sun_path)
+        return fail(Errc::invalid, "socket path '" + path + "' is empty or too long");
+    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return fail_errno(Errc::io, "socket", errno);
+    addr.sun_family = AF_UNIX;
+    path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        return fail_errno(Errc::unavailable, "connect " + path, errno);
+    return fd;
 }
 
 Result<std::string> read_file(const std::string& path) {

@@ -116,4 +116,8 @@ std::optional<std::string_view> closest_match(std::string_view word,
 Result<std::string> read_file(const std::string& path);
 Result<void> write_file(const std::string& path, std::string_view content, int mode = 0644);
 
+// A blocking, close-on-exec stream socket connected to the Unix socket at `path`. Errors:
+// invalid (path empty or too long), io (socket), unavailable (nobody listens there).
+Result<Fd> connect_unix(const std::string& path);
+
 }  // namespace gaffer::base

@@ -1,5 +1,4 @@
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,22 +7,6 @@
 
 namespace gaffer::cli {
 namespace {
-
-base::Result<base::Fd> connect_unix(const std::string& path) {
-    sockaddr_un addr{};
-    if (path.empty() || path.size() >= sizeof addr.sun_path) {
-        return base::fail(base::Errc::invalid, "socket path '" + path + "' is empty or too long");
-    }
-    base::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return base::fail_errno(base::Errc::io, "socket", errno);
-    addr.sun_family = AF_UNIX;
-    path.copy(addr.sun_path, sizeof addr.sun_path - 1);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        return base::fail_errno(base::Errc::unavailable,
-                                "cannot reach gafferd at " + path + " (is it running?)", errno);
-    }
-    return fd;
-}
 
 // The daemon may answer and close before reading everything (403, 413): a failed write is
 // not yet an error if a response can still be read.
@@ -40,8 +23,14 @@ bool send_all(int fd, std::string_view bytes) {
 }  // namespace
 
 base::Result<http::Response> call(const std::string& socket_path, http::Request request) {
-    auto fd = connect_unix(socket_path);
-    if (!fd) return tl::unexpected<base::Error>(fd.error());
+    auto fd = base::connect_unix(socket_path);
+    if (!fd) {
+        auto error = fd.error();
+        if (error.code == base::Errc::unavailable)
+            error.message = "cannot reach gafferd at " + socket_path + " (is it running?)" +
+                            error.message.substr(("connect " + socket_path).size());
+        return tl::unexpected(std::move(error));
+    }
     request.keep_alive = false;
     const bool sent = send_all(fd->get(), http::serialize(request));
     const int send_errno = errno;

@@ -1,10 +1,4 @@
 // gafferd's end of the plugin channel: connect, send the routes, answer message frames.
-#include <sys/socket.h>
-#include <sys/un.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "coordinator/loop/loop.hpp"
 #include "devices/ingest/ingest.hpp"
 
@@ -29,21 +23,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         if (on_log) on_log(level, text);
     }
 
-    base::Result<base::Fd> dial() const {
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        if (options.socket_path.empty() || options.socket_path.size() >= sizeof addr.sun_path)
-            return base::fail(base::Errc::invalid, "ingest socket path '" + options.socket_path + "' is empty or too long");
-        std::memcpy(addr.sun_path, options.socket_path.c_str(), options.socket_path.size() + 1);
-        base::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        if (!fd) return base::fail_errno(base::Errc::io, "socket", errno);
-        if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-            return base::fail_errno(base::Errc::unavailable, "connect " + options.socket_path, errno);
-        return fd;
-    }
-
     void connect() {
-        auto fd = dial();
+        auto fd = base::connect_unix(options.socket_path);
         if (!fd) return failed(fd.error().message);
         auto adopted = loop::Stream::adopt(loop, std::move(*fd));
         if (!adopted) return failed(adopted.error().message);

@@ -296,6 +296,7 @@ private:
     void maybe_finish(scheduler::EnvId id);
     void finish(scheduler::EnvId id);
     void report_exit(Env& env);
+    scheduler::ExitInfo exit_info(Env& env);
     void log(scheduler::EnvId id, std::string_view level, std::string_view line) const;
 
     loop::Loop& loop_;

@@ -352,17 +352,22 @@ void EnvironmentManager::finish(EnvId id) {
     std::unique_ptr<Env> env = std::move(it->second);
     envs_.erase(it);
     if (env->stream) env->stream->close();
-    // Not reported yet (gaffer-init died without its exited frame): read the cgroup's OOM
-    // count before the cgroup goes. The Env (its Process, Stream and Timer) goes before the
+    // Not reported yet (gaffer-init died without its exited frame): the facts are read
+    // before the cgroup goes, and the Env (its Process, Stream and Timer) goes before the
     // scheduler hears of the exit, so that on_exit may start a replacement freely.
-    if (env->events && env->cgroup) env->facts.oom_kills_final = env->cgroup->oom_kills();
+    auto* events = env->events;
+    std::optional<scheduler::ExitInfo> info;
+    if (events) info = exit_info(*env);
     if (env->cgroup)
         if (auto ok = env->cgroup->remove(); !ok) log(id, "warning", "cgroup clean-up: " + ok.error().message);
-    if (!env->events) return;
-    auto* events = env->events;
-    auto info = detail::exit_info_of(env->facts, env->cgroup ? env->cgroup->limits().memory_bytes : 0);
     env.reset();
-    events->on_exit(id, std::move(info));
+    if (events) events->on_exit(id, std::move(*info));
+}
+
+// The scheduler's view of the end: what gaffer-init said, and the OOM kills the cgroup counted.
+scheduler::ExitInfo EnvironmentManager::exit_info(Env& env) {
+    if (env.cgroup) env.facts.oom_kills_final = env.cgroup->oom_kills();
+    return detail::exit_info_of(env.facts, env.cgroup ? env.cgroup->limits().memory_bytes : 0);
 }
 
 // Reports the exit while gaffer-init is still going away; finish() removes the rest later
@@ -370,9 +375,7 @@ void EnvironmentManager::finish(EnvId id) {
 void EnvironmentManager::report_exit(Env& env) {
     if (!env.events) return;
     auto* events = std::exchange(env.events, nullptr);
-    if (env.cgroup) env.facts.oom_kills_final = env.cgroup->oom_kills();
-    auto info = detail::exit_info_of(env.facts, env.cgroup ? env.cgroup->limits().memory_bytes : 0);
-    events->on_exit(env.id, std::move(info));  // may start, stop or invoke others: `env` stays valid
+    events->on_exit(env.id, exit_info(env));  // may start, stop or invoke others: `env` stays valid
 }
 
 std::vector<EnvironmentStatus> EnvironmentManager::list() const {

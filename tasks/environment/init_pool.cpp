@@ -27,9 +27,9 @@ void InitPool::warn(std::string_view text) const {
     if (options_.on_warning) options_.on_warning(text);
 }
 
-void InitPool::schedule_fill(base::Duration after) {
+void InitPool::schedule_fill(base::Duration after, bool retry) {
     fill_pending_ = true;
-    retrying_ = after == options_.retry_after && after != base::Duration::zero();
+    retrying_ = retry;
     refill_->start(after, [this] {
         fill_pending_ = false;
         retrying_ = false;
@@ -55,7 +55,7 @@ base::Result<InitProcess> InitPool::take() {
             // environment at once, so it is not handed out.
             launcher_.kill(member.init);
             warn("a waiting gaffer-init of the warm pool has exited; starting another later");
-            schedule_fill(options_.retry_after);
+            schedule_fill(options_.retry_after, true);
             continue;
         }
         schedule_refill();
@@ -70,7 +70,7 @@ void InitPool::fill() {
     auto init = launcher_.launch(true);
     if (!init) {
         warn("warm pool: " + init.error().message + "; retrying later");
-        schedule_fill(options_.retry_after);
+        schedule_fill(options_.retry_after, true);
         return;
     }
     Member member{next_serial_++, std::move(*init)};
@@ -99,7 +99,7 @@ void InitPool::on_member_exit(std::uint64_t serial, std::int64_t status, int sig
         waiting_.erase(it);
         warn("a waiting gaffer-init of the warm pool exited (status " + std::to_string(status) + ", signal " +
              std::to_string(signal) + "); starting another later");
-        schedule_fill(options_.retry_after);
+        schedule_fill(options_.retry_after, true);
         return;
     }
 }

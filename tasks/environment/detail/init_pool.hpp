@@ -128,7 +128,7 @@ private:
         std::uint64_t serial = 0;
         InitProcess init;
     };
-    void schedule_fill(base::Duration after);
+    void schedule_fill(base::Duration after, bool retry = false);  // retry: after a failure
     void schedule_refill();  // after a take()
     void on_member_exit(std::uint64_t serial, std::int64_t status, int signal);
     void warn(std::string_view text) const;
