@@ -20,7 +20,13 @@ base::Result<void> CgroupFs::write(const std::string& path, std::string_view val
     // One write() per value: cgroupfs parses each write as a whole command.
     base::Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd) return base::fail_errno(base::Errc::io, "cannot open " + path, errno);
-    ssize_t n = ::write(fd.get(), value.data(), value.size());
+    // Some controls fail with EINTR whenever a signal is pending, before doing
+    // anything (v1 memory.limit_in_bytes checks first thing); the signal is
+    // handled on the way out, so the same write again goes through.
+    ssize_t n;
+    do {
+        n = ::write(fd.get(), value.data(), value.size());
+    } while (n < 0 && errno == EINTR);
     if (n < 0)
         return base::fail_errno(base::Errc::io,
                                 "cannot write \"" + std::string(value) + "\" to " + path, errno);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -228,4 +229,31 @@ TEST_CASE("cleanup_stale kills and removes the cgroups a crashed daemon left") {
     int status = child.wait();
     CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
     for (const auto& dir : dirs) CHECK_FALSE(std::filesystem::exists(dir));
+}
+
+TEST_CASE("limits are written even while signals keep arriving") {
+    // gafferd takes SIGCHLD all the time; v1's memory.limit_in_bytes fails with EINTR
+    // whenever one is pending at the write.
+    struct sigaction action {};
+    action.sa_handler = [](int) {};
+    action.sa_flags = SA_RESTART;
+    struct sigaction previous {};
+    REQUIRE(::sigaction(SIGALRM, &action, &previous) == 0);
+    itimerval storm{{0, 20}, {0, 20}};
+    REQUIRE(::setitimer(ITIMER_REAL, &storm, nullptr) == 0);
+    Tree t;
+    int failures = 0;
+    std::string first_error;
+    for (int i = 0; i < 200; ++i) {
+        auto group = t.tree.create("storm-" + std::to_string(i), CgroupLimits{64u << 20, 500, 16});
+        if (!group) {
+            if (failures++ == 0) first_error = group.error().message;
+            continue;
+        }
+        (void)group->remove();
+    }
+    itimerval off{};
+    ::setitimer(ITIMER_REAL, &off, nullptr);
+    ::sigaction(SIGALRM, &previous, nullptr);
+    CHECK_MESSAGE(failures == 0, first_error);
 }
