@@ -82,19 +82,23 @@ std::unique_ptr<environment::EnvironmentManager> open_manager(loop::Loop& loop, 
     return std::move(*manager);
 }
 
-// Waiting gaffer-inits whose ahead-of-time part is done: their PID 1 (in the pool's cgroup
-// with its outer process) has built the task-independent root and blocks reading the launch
-// frame on fd 3 (/proc/PID/syscall: the syscall's number, then its arguments in hex).
+// Waiting gaffer-inits whose ahead-of-time part is done: their PID 1 (in the cgroup it
+// waits in with its outer process) has built the task-independent root and blocks reading
+// the launch frame on fd 3 (/proc/PID/syscall: the syscall's number, then its arguments in
+// hex). Called when no environment runs: every cgroup below the parent is a waiting one.
 constexpr long kReadSyscall = SYS_read;
 std::size_t pool_ready(const environment::EnvironmentManager& manager) {
-    std::ifstream in(manager.cgroup_tree().parent_dirs().front() + ".pool/waiting/cgroup.procs");
     std::size_t n = 0;
-    for (long pid; in >> pid;) {
-        std::ifstream call("/proc/" + std::to_string(pid) + "/syscall");
-        long number = -1;
-        std::string fd;
-        call >> number >> fd;
-        if (number == kReadSyscall && fd == "0x3") ++n;
+    for (const auto& entry : std::filesystem::directory_iterator(manager.cgroup_tree().parent_dirs().front())) {
+        if (!entry.is_directory()) continue;
+        std::ifstream in(entry.path() / "cgroup.procs");
+        for (long pid; in >> pid;) {
+            std::ifstream call("/proc/" + std::to_string(pid) + "/syscall");
+            long number = -1;
+            std::string fd;
+            call >> number >> fd;
+            if (number == kReadSyscall && fd == "0x3") ++n;
+        }
     }
     return n;
 }
@@ -113,12 +117,12 @@ void settle(loop::Loop& loop, const Contender& c) {
 }
 
 // Environment cgroups still below the contender's parent (each is removed once its
-// gaffer-init has been reaped).
+// gaffer-init has been reaped), not counting those the waiting gaffer-inits are in.
 std::size_t environments_left(const Contender& c) {
     std::size_t n = 0;
     for (const auto& entry : std::filesystem::directory_iterator(c.manager->cgroup_tree().parent_dirs().front()))
         if (entry.is_directory()) ++n;
-    return n;
+    return n - c.manager->init_pool_waiting();
 }
 
 // One environment running /bin/true to completion; microseconds, or exits on failure.

@@ -87,6 +87,14 @@ base::Result<CgroupStats> Cgroup::stats() const {
     return stats;
 }
 
+base::Result<void> Cgroup::set_limits(const CgroupLimits& limits) {
+    auto settings = version_ == CgroupVersion::v1 ? detail::v1_settings(limits)
+                                                  : detail::v2_settings(limits, swap_max_);
+    if (auto ok = detail::write_settings(*fs_, dir_of_, settings); !ok) return ok;
+    limits_ = limits;
+    return {};
+}
+
 std::uint64_t Cgroup::oom_kills() const {
     if (dirs_.empty()) return 0;
     return version_ == CgroupVersion::v1 ? detail::v1_oom_kills(*fs_, dir_of_)

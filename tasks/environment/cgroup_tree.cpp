@@ -92,9 +92,7 @@ base::Result<Cgroup> CgroupTree::create(std::string_view name, const CgroupLimit
         for (const auto& c : layout_.hierarchies[i].controllers) group.dir_of_[c] = dir;
     }
 
-    auto settings = layout_.version == CgroupVersion::v1
-                        ? detail::v1_settings(limits)
-                        : detail::v2_settings(limits, fs_->exists(parent_dirs_[0] + "/memory.swap.max"));
+    group.swap_max_ = layout_.version == CgroupVersion::v2 && fs_->exists(parent_dirs_[0] + "/memory.swap.max");
     base::Result<void> made;
     for (std::size_t i = 0; i < layout_.hierarchies.size() && made; ++i) {
         if (options_.use_libcgroup)
@@ -104,7 +102,7 @@ base::Result<Cgroup> CgroupTree::create(std::string_view name, const CgroupLimit
     }
     // The limits are written directly even with libcgroup: it re-reads /proc/mounts for
     // every value it writes, which was most of the cost of creating an environment.
-    if (made) made = detail::write_settings(*fs_, group.dir_of_, settings);
+    if (made) made = group.set_limits(limits);
     if (!made) {
         (void)group.remove();
         return tl::unexpected(made.error());

@@ -113,6 +113,10 @@ public:
 
     base::Result<std::vector<pid_t>> pids() const;  // union over the hierarchies
     base::Result<CgroupStats> stats() const;
+    // Writes new limits (memory, CPU, pids) over the current ones: what a warm pool's
+    // cgroup, made before its task was known, gets when it is handed to one. Errors: io
+    // (v1 refuses a memory limit below what the cgroup uses already: busy).
+    base::Result<void> set_limits(const CgroupLimits& limits);
     // stats().oom_kills alone, from one file (what the manager checks after every result
     // and at exit); 0 when unreadable.
     std::uint64_t oom_kills() const;
@@ -132,6 +136,7 @@ private:
     CgroupVersion version_ = CgroupVersion::v2;
     std::string name_;
     CgroupLimits limits_;
+    bool swap_max_ = false;                      // v2: the kernel has memory.swap.max
     std::vector<std::string> dirs_;              // one per hierarchy
     std::map<std::string, std::string> dir_of_;  // controller -> directory
 };

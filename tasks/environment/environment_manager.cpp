@@ -70,8 +70,8 @@ base::Result<std::unique_ptr<EnvironmentManager>> EnvironmentManager::open(loop:
 
 EnvironmentManager::EnvironmentManager(loop::Loop& loop, EnvironmentSettings settings, CgroupTree tree)
     : loop_(loop), settings_(std::move(settings)), tree_(std::move(tree)) {
-    pool_ = std::make_unique<detail::WarmPool>(loop_, tree_, settings_.cgroup_parent, settings_.use_libcgroup,
-                                               settings_.init_path, settings_.init_pool_size,
+    pool_ = std::make_unique<detail::WarmPool>(loop_, tree_, [this] { return next_id_++; }, settings_.init_path,
+                                               settings_.init_pool_size,
                                                [this](std::string_view line) { log(0, "warning", line); });
 }
 
@@ -96,37 +96,21 @@ base::Result<EnvId> EnvironmentManager::start(const manifest::Manifest& task,
     auto identity = detail::resolve_identity(task, settings_.default_user, settings_.allow_root_tasks);
     if (!identity) return tl::unexpected(identity.error());
 
-    const EnvId id = next_id_++;
-    auto group = tree_.create(task.name + "-" + std::to_string(id), detail::limits_of(task));
-    if (!group) return tl::unexpected(group.error());
-    const auto spec = detail::make_launch_spec(task, *identity, settings_, group->procs_files());
-
-    auto env = std::make_unique<Env>();
-    env->id = id;
-    env->task = task.name;
-    env->timeout_ms = spec.timeout_ms;
-    env->cgroup = std::move(*group);
-    env->linger = std::make_unique<loop::Timer>(loop_);
-    auto fail_start = [&](base::Error error) -> base::Result<EnvId> {
-        if (env->process) {
-            // Keep the record until libuv has reaped gaffer-init; it reports nothing.
-            (void)env->process->kill(SIGKILL);
-            env->stream.reset();
-            env->stream_done = true;
-            envs_.emplace(id, std::move(env));
-        } else {
-            (void)env->cgroup->remove();
-        }
-        return tl::unexpected(std::move(error));
-    };
-
-    // A gaffer-init from the warm pool (or one started now): it waits for the launch frame.
+    // A gaffer-init from the warm pool, waiting in its cgroup, or one started now: it waits
+    // for the launch frame.
     auto init = pool_->take();
     if (!init) {
         auto e = init.error();
         e.message = "task " + task.name + ": " + e.message;
-        return fail_start(std::move(e));
+        return tl::unexpected(std::move(e));
     }
+    const bool pooled = init->cgroup.has_value();
+    const EnvId id = pooled ? init->env_id : next_id_++;
+    auto env = std::make_unique<Env>();
+    env->id = id;
+    env->task = task.name;
+    env->cgroup = std::move(init->cgroup);
+    env->linger = std::make_unique<loop::Timer>(loop_);
     init->exit_route->fn = [this, id](std::int64_t status, int signal) {
         auto it = envs_.find(id);
         if (it == envs_.end()) return;
@@ -137,6 +121,28 @@ base::Result<EnvId> EnvironmentManager::start(const manifest::Manifest& task,
     };
     env->process = std::move(init->process);
     env->stream = std::move(init->stream);
+    auto fail_start = [&](base::Error error) -> base::Result<EnvId> {
+        // Keep the record until libuv has reaped gaffer-init (finish() removes the cgroup);
+        // it reports nothing.
+        (void)env->process->kill(SIGKILL);
+        env->stream.reset();
+        env->stream_done = true;
+        envs_.emplace(id, std::move(env));
+        return tl::unexpected(std::move(error));
+    };
+
+    const CgroupLimits limits = detail::limits_of(task);
+    if (pooled) {
+        if (auto ok = env->cgroup->set_limits(limits); !ok) return fail_start(ok.error());
+    } else {
+        auto group = tree_.create(detail::cgroup_name(id), limits);
+        if (!group) return fail_start(group.error());
+        env->cgroup = std::move(*group);
+    }
+    // A pooled gaffer-init is in its cgroup already; one started now moves there first.
+    const auto spec = detail::make_launch_spec(task, *identity, settings_,
+                                               pooled ? std::vector<std::string>{} : env->cgroup->procs_files());
+    env->timeout_ms = spec.timeout_ms;
 
     std::string launch;
     runtime::encode(runtime::Frame{runtime::FrameType::launch, runtime::to_json(spec), {}}, launch);

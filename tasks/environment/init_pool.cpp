@@ -96,6 +96,8 @@ void InitPool::flush() {
 void InitPool::on_member_exit(std::uint64_t serial, std::int64_t status, int signal) {
     for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
         if (it->serial != serial) continue;
+        it->init.exit_route->fn = nullptr;
+        launcher_.kill(it->init);  // its PID 1 and its cgroup
         waiting_.erase(it);
         warn("a waiting gaffer-init of the warm pool exited (status " + std::to_string(status) + ", signal " +
              std::to_string(signal) + "); starting another later");

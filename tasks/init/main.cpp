@@ -1,14 +1,16 @@
 // gaffer-init: PID 1 of every Gaffer execution environment. Started by gafferd with fd 3 =
 // its end of the control channel (see tasks/runtime/runtime.hpp), and optionally
-// `--pool-cgroup PROCS_FILE...`: the cgroup.procs files of the warm pool's cgroup.
+// `--pool-cgroup PROCS_FILE...`: the cgroup.procs files of the cgroup a pooled gaffer-init
+// waits in (the one of the environment it is going to be).
 //
 // Everything that does not depend on the task happens before the launch frame is read, so
 // that gafferd can start gaffer-init ahead of time (the warm pool) and a launch only pays
-// for the task's own part. The outer process joins the pool cgroup (if given), unshares
-// the PID, IPC and UTS namespaces and forks PID 1. PID 1 unshares a mount namespace and
-// builds the task-independent part of the new root in it (a copy of the host's mounts as
-// they are then: gafferd discards pooled processes when its mount table changes), then
-// waits for the launch frame. PID 1 then moves itself into the task's cgroup, unshares a
+// for the task's own part. The outer process joins the cgroup it is given (a pooled
+// gaffer-init: its environment's), unshares the PID, IPC and UTS namespaces and forks
+// PID 1. PID 1 unshares a mount namespace and builds the task-independent part of the new
+// root in it (a copy of the host's mounts as they are then: gafferd discards pooled
+// processes when its mount table changes), then waits for the launch frame. PID 1 then moves itself into the
+// task's cgroup if the frame names one (a gaffer-init started for this launch), unshares a
 // new network namespace for network "none", tells the outer process to follow it into the
 // cgroup, and does everything else. The outer process detaches the host's old root once
 // PID 1 has finished the root, then only forwards signals and exits with the child's
@@ -136,8 +138,8 @@ bool read_cgroups(int fd, std::vector<std::string>& procs_files, std::string& re
     }
 }
 
-// The outer process's part of a launch: follow PID 1 into the task's cgroups (so nothing of
-// the environment stays in the pool's or gafferd's cgroup) and, once PID 1 has pivoted,
+// The outer process's part of a launch: follow PID 1 into the task's cgroups, if any (so
+// nothing of the environment stays in gafferd's cgroup) and, once PID 1 has pivoted,
 // into its mount namespace to detach the old root there: the unmount's RCU wait then delays
 // neither PID 1 nor the task, and costs no extra process. A failure reaches gafferd as a
 // log line; the old root stays unreachable to the task regardless (see build_root).

@@ -100,6 +100,7 @@ struct LaunchSpec {
     std::string network = "host";        // "host" | "none"
     std::string hostname = "gaffer";
     std::vector<std::string> cgroup_procs;  // cgroup.procs files gaffer-init writes itself into
+                                            // (none: a pooled one is in its cgroup already)
     std::string artifact_dir;              // host dir, bind-mounted read-only at /task
     struct Resource {
         std::string source, target;

@@ -2,11 +2,14 @@
 //
 // Starting gaffer-init costs gafferd a fork of the whole daemon (libuv's uv_spawn) and
 // gaffer-init its exec, its start-up page faults, three namespaces and the fork of PID 1,
-// none of which depends on the task. The pool does that ahead of time: it keeps `size`
-// gaffer-init processes waiting for their launch frame (see tasks/init/main.cpp), hands one
-// out per environment and starts its replacement on the next loop turn, after the start
-// that took it. A waiting process holds nothing of any task: it is specialised only by the
-// launch frame, once, and each one serves one environment.
+// none of which depends on the task; making the environment's cgroup (three directories
+// through libcgroup on a v1 gateway) and moving both processes into it does not depend on
+// it either. The pool does all that ahead of time: it keeps `size` gaffer-init processes
+// waiting for their launch frame (see tasks/init/main.cpp), each already in the cgroup of
+// the environment it is going to be, hands one out per environment and starts its
+// replacement after the start that took it. A waiting process holds nothing of any task:
+// it is specialised only by its cgroup's limits and the launch frame, once, and each one
+// serves one environment.
 //
 // Threading: loop thread only.
 #pragma once
@@ -23,6 +26,7 @@
 #include <vector>
 
 #include "coordinator/base/base.hpp"
+#include "coordinator/scheduler/scheduler.hpp"
 #include "tasks/environment/environment.hpp"
 
 namespace gaffer::loop {
@@ -41,12 +45,20 @@ struct ExitRoute {
     std::function<void(std::int64_t exit_status, int term_signal)> fn;
 };
 
+// The name of an environment's cgroup below the environments' parent.
+inline std::string cgroup_name(scheduler::EnvId id) { return "env-" + std::to_string(id); }
+
 // One started gaffer-init that has no task yet.
 struct InitProcess {
     pid_t pid = -1;
     std::unique_ptr<loop::Process> process;  // null for fakes in unit tests
     std::unique_ptr<loop::Stream> stream;    // gafferd's end of fd 3, not read from yet
     std::shared_ptr<ExitRoute> exit_route = std::make_shared<ExitRoute>();
+    // Pooled: the cgroup of the environment-to-be (cgroup_name(env_id), waiting limits),
+    // which both processes entered at start-up, and the EnvId reserved for it. Else empty
+    // and 0: the environment's cgroup is made at start, and entered with the launch frame.
+    std::optional<Cgroup> cgroup;
+    scheduler::EnvId env_id = 0;
 
     InitProcess();
     InitProcess(InitProcess&&) noexcept;
@@ -58,22 +70,26 @@ struct InitProcess {
 class InitLauncher {
 public:
     virtual ~InitLauncher() = default;
-    // pooled: the process is going to wait in the pool, in the pool's cgroup; otherwise it
-    // gets its launch frame at once and waits in gafferd's cgroup for the few moments until
-    // then. Errors: io (socketpair, spawn), with the program's path in the message.
+    // pooled: the process is going to wait in the pool, in a cgroup of its own (see
+    // InitProcess); otherwise it gets its launch frame at once and waits in gafferd's cgroup
+    // for the few moments until then. Errors: io (socketpair, spawn, cgroup), with the
+    // program's path or the cgroup in the message.
     virtual base::Result<InitProcess> launch(bool pooled) = 0;
     // True once the process has exited, even when its exit has not been reported yet.
     virtual bool has_exited(const InitProcess& init) = 0;
-    // SIGKILL; its PID 1 follows (PR_SET_PDEATHSIG), and the stream is closed.
+    // SIGKILL; its PID 1 follows (PR_SET_PDEATHSIG), the stream is closed and the cgroup,
+    // if any, removed.
     virtual void kill(InitProcess& init) = 0;
 };
 
 // The real launcher: loop::Process (uv_spawn) with fd 3 = one end of a socketpair and, for
-// pooled processes, `--pool-cgroup FILE` per cgroup.procs file of the pool's cgroup.
+// pooled processes, a cgroup made in `tree` with an EnvId from `reserve_id` and passed as
+// `--pool-cgroup FILE` per cgroup.procs file.
 class SpawnLauncher final : public InitLauncher {
 public:
-    SpawnLauncher(loop::Loop& loop, std::string init_path, std::vector<std::string> pool_procs_files)
-        : loop_(loop), init_path_(std::move(init_path)), pool_procs_files_(std::move(pool_procs_files)) {}
+    SpawnLauncher(loop::Loop& loop, std::string init_path, CgroupTree& tree,
+                  std::function<scheduler::EnvId()> reserve_id)
+        : loop_(loop), init_path_(std::move(init_path)), tree_(tree), reserve_id_(std::move(reserve_id)) {}
     base::Result<InitProcess> launch(bool pooled) override;
     bool has_exited(const InitProcess& init) override;
     void kill(InitProcess& init) override;
@@ -81,7 +97,8 @@ public:
 private:
     loop::Loop& loop_;
     std::string init_path_;
-    std::vector<std::string> pool_procs_files_;
+    CgroupTree& tree_;
+    std::function<scheduler::EnvId()> reserve_id_;
 };
 
 struct InitPoolOptions {
@@ -143,22 +160,18 @@ private:
     bool retrying_ = false;      // ... for retry_after: an empty pool does not hasten it
 };
 
-// What the EnvironmentManager holds: the pool's cgroup, the real launcher, the pool, and a
-// watch on gafferd's mount table that flushes the pool when the table changes (no watch,
-// no pool: a waiting process would hand a task a stale copy of the host's mounts).
-// Waiting processes live in their own cgroup, <own>/<parent>.pool/waiting (one directory
-// per hierarchy): beside the environments' <parent>, never in gafferd's own cgroup. The
-// launch frame moves both of an environment's processes into its cgroup. Memory they
-// touched while they waited stays charged to the pool's cgroup (cgroup charges do not
-// move with a process): a few hundred KB each, never the task's.
+// What the EnvironmentManager holds: the real launcher, the pool, and a watch on gafferd's
+// mount table that flushes the pool when the table changes (no watch, no pool: a waiting
+// process would hand a task a stale copy of the host's mounts). Each waiting gaffer-init
+// waits in its environment's cgroup, <own>/<parent>/env-<id>, with kWaitingLimits; the
+// start that takes it writes the task's limits there.
 class WarmPool {
 public:
-    // size 0, or a pool cgroup that cannot be made (reported through on_warning): no
-    // pool; take() launches every time. Pool processes a crashed daemon left behind are
-    // killed here.
-    WarmPool(loop::Loop& loop, const CgroupTree& tree, const std::string& parent, bool use_libcgroup,
+    // size 0, or a mount table that cannot be watched (reported through on_warning): no
+    // pool; take() launches every time.
+    WarmPool(loop::Loop& loop, CgroupTree& tree, std::function<scheduler::EnvId()> reserve_id,
              const std::string& init_path, std::size_t size, std::function<void(std::string_view)> on_warning);
-    // Kills the waiting processes and removes the pool's cgroups, synchronously.
+    // Kills the waiting processes and removes their cgroups, synchronously.
     ~WarmPool();
     WarmPool(const WarmPool&) = delete;
     WarmPool& operator=(const WarmPool&) = delete;
@@ -167,13 +180,8 @@ public:
     std::size_t waiting() const { return pool_->waiting(); }
 
 private:
-    base::Result<void> open_cgroup(const CgroupTree& tree, const std::string& parent, bool use_libcgroup,
-                                   std::size_t size);
-
     base::Result<void> watch_mounts(loop::Loop& loop);
 
-    std::optional<CgroupTree> tree_;
-    std::optional<Cgroup> cgroup_;
     base::Fd mountinfo_;
     std::unique_ptr<loop::PriorityWatch> mount_watch_;
     std::unique_ptr<SpawnLauncher> launcher_;
@@ -181,9 +189,9 @@ private:
     std::function<void(std::string_view)> on_warning_;
 };
 
-// The pool's cgroup parent, beside the environments' one (the scheduler's tests and tools
-// expect only environments below that).
-inline std::string pool_parent(const std::string& parent) { return parent + ".pool"; }
+// The limits of a waiting process's cgroup until a start writes the task's: room for what
+// gaffer-init touches while it waits (a few hundred KB), nothing else bounded.
+inline constexpr CgroupLimits kWaitingLimits{32ull << 20, 0, 0};
 // The most processes a pool keeps waiting.
 inline constexpr std::size_t kMaxInitPool = 16;
 

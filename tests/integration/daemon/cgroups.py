@@ -25,6 +25,11 @@ def cgroup_children(parent):
     return found
 
 
+def environment_cgroups(parent, env_id):
+    """The directories of environment `env_id`'s cgroup (env-<id> below `parent`) that exist."""
+    return [d for d in (os.path.join(root, "env-%d" % env_id) for root in cgroup_roots(parent)) if os.path.isdir(d)]
+
+
 def cgroup_pids(parent):
     pids = set()
     for root in cgroup_roots(parent):

@@ -3,7 +3,7 @@ longest-idle environment, max_concurrency bounds a task's environments, and depl
 task again replaces it."""
 import time
 
-from cgroups import cgroup_children
+from cgroups import environment_cgroups
 from harness import DaemonTestCase, wait_for
 
 ECHO = "#!/bin/sh\ncat\n"
@@ -17,12 +17,14 @@ class IdleReclaimTest(DaemonTestCase):
         art = self.artifact("echo", {"echo.sh": ECHO})
         self.daemon.add_task(self.manifest("idle-echo", ["/bin/sh", "echo.sh"], art))
         self.assertEqual(self.daemon.invoke("idle-echo", 1).header("X-Gaffer-Status"), "ok")
-        self.assertEqual(len(self.daemon.environments("idle-echo")), 1)
+        envs = self.daemon.environments("idle-echo")
+        self.assertEqual(len(envs), 1)
+        self.assertTrue(environment_cgroups(self.daemon.cgroup_parent, envs[0]["id"]), envs)
         started = time.monotonic()
         wait_for(lambda: not self.daemon.environments("idle-echo"), 6, 0.1,
                  "the idle environment to be reclaimed after idle_timeout 1s")
         self.assertGreaterEqual(time.monotonic() - started, 0.5, "reclaimed before it was idle 1s")
-        wait_for(lambda: not cgroup_children(self.daemon.cgroup_parent), 5, 0.1,
+        wait_for(lambda: not environment_cgroups(self.daemon.cgroup_parent, envs[0]["id"]), 5, 0.1,
                  "the reclaimed environment's cgroup to be removed")
         # The next invocation starts a fresh environment.
         self.assertEqual(self.daemon.invoke("idle-echo", 2).header("X-Gaffer-Status"), "ok")

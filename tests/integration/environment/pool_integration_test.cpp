@@ -1,6 +1,7 @@
-// The warm pool end to end: environments started from pooled gaffer-inits are isolated as
-// before, every process of theirs ends up in their own cgroup, the pool refills, and
-// nothing of it is left once the manager is gone.
+// The warm pool end to end: a pooled gaffer-init waits in the cgroup of the environment it
+// is going to be, environments started from one are isolated as before with the task's
+// limits, every process of theirs is in their own cgroup, the pool refills, and nothing of
+// it is left once the manager is gone.
 #include <doctest/doctest.h>
 
 #include <signal.h>
@@ -44,19 +45,36 @@ std::vector<pid_t> read_pids(const std::string& file) {
     return pids;
 }
 
-// cgroup.procs of `name` below every parent directory (one per hierarchy), merged.
-std::vector<pid_t> pids_below(const std::vector<std::string>& dirs, const std::string& name) {
+// The cgroups below the environments' parent, in every hierarchy, that belong to no
+// environment the manager lists: those of the waiting gaffer-inits.
+std::vector<std::string> waiting_dirs(const World& w) {
+    std::vector<std::string> active;
+    for (const auto& env : w.manager->list()) active.push_back("env-" + std::to_string(env.id));
+    std::vector<std::string> dirs;
+    for (const auto& parent : w.manager->cgroup_tree().parent_dirs())
+        for (const auto& entry : fs::directory_iterator(parent))
+            if (entry.is_directory() &&
+                std::find(active.begin(), active.end(), entry.path().filename().string()) == active.end())
+                dirs.push_back(entry.path().string());
+    return dirs;
+}
+
+// The processes in `dirs`, merged.
+std::vector<pid_t> pids_in(const std::vector<std::string>& dirs) {
     std::vector<pid_t> all;
     for (const auto& dir : dirs)
-        for (pid_t pid : read_pids(dir + "/" + name + "/cgroup.procs"))
+        for (pid_t pid : read_pids(dir + "/cgroup.procs"))
             if (std::find(all.begin(), all.end(), pid) == all.end()) all.push_back(pid);
     return all;
 }
 
-std::vector<std::string> pool_dirs(const World& w) {
-    std::vector<std::string> dirs;
-    for (const auto& dir : w.manager->cgroup_tree().parent_dirs()) dirs.push_back(dir + ".pool");
-    return dirs;
+std::vector<pid_t> waiting_pids(const World& w) { return pids_in(waiting_dirs(w)); }
+
+std::string read_text(const std::string& file) {
+    std::ifstream in(file);
+    std::string text;
+    std::getline(in, text);
+    return text;
 }
 
 // This process's own cgroup.procs file in every hierarchy the manager uses ("gafferd"'s).
@@ -100,8 +118,9 @@ pid_t first_child(pid_t pid) {
 TEST_CASE("a start from the warm pool is isolated, in its own cgroup, and the pool refills") {
     World w;  // the default pool of 2
     w.wait_for_pool(2);
-    const auto waiting_before = pids_below(pool_dirs(w), "waiting");
+    const auto waiting_before = waiting_pids(w);
     CHECK(waiting_before.size() == 4);  // two gaffer-inits, each an outer process and PID 1
+    CHECK(waiting_dirs(w).size() == 2 * w.manager->cgroup_tree().parent_dirs().size());  // a cgroup each
 
     std::ofstream(w.scratch.root + "/tasks/echo/probe.sh") << kProbe;
     auto id = w.manager->start(w.task("probe", R"(["/bin/sh","/task/probe.sh"])"), w.events);
@@ -128,29 +147,35 @@ TEST_CASE("a start from the warm pool is isolated, in its own cgroup, and the po
     CHECK_MESSAGE(std::stoi(seen[1]) <= 3, "host processes visible: " << seen[1]);
     CHECK(seen[2] == "lo,");  // network "none": a fresh namespace with loopback only
     CHECK(seen[3] == "probe");
-    const std::string cgroup_name = "probe-" + std::to_string(*id);
+    const std::string cgroup_name = "env-" + std::to_string(*id);
     CHECK(seen[4].find(cgroup_name) != std::string::npos);
-    CHECK(seen[4].find(".pool") == std::string::npos);
 
-    // Both gaffer-init processes moved into the environment's cgroup, in every hierarchy;
-    // none stayed in the pool's or in this process's ("gafferd"'s) own cgroup.
+    // Both gaffer-init processes are in the environment's cgroup, the one they waited in,
+    // in every hierarchy; none is in this process's ("gafferd"'s) own cgroup.
     const auto parents = w.manager->cgroup_tree().parent_dirs();
-    w.run_until([&] {
-        for (const auto& dir : parents) {
-            auto pids = read_pids(dir + "/" + cgroup_name + "/cgroup.procs");
-            if (!contains(pids, outer) || !contains(pids, pid1)) return false;
-        }
-        return true;
-    }, std::chrono::seconds(2));
-    const auto pooled_now = pids_below(pool_dirs(w), "waiting");
-    CHECK_FALSE(contains(pooled_now, outer));
-    CHECK_FALSE(contains(pooled_now, pid1));
+    for (const auto& dir : parents) {
+        auto pids = read_pids(dir + "/" + cgroup_name + "/cgroup.procs");
+        CHECK_MESSAGE(contains(pids, outer), dir);
+        CHECK_MESSAGE(contains(pids, pid1), dir);
+    }
+    const auto pooled_now = waiting_pids(w);
     for (const auto& file : own_procs_files(w)) {
         auto own = read_pids(file);
         CHECK_MESSAGE(!own.empty(), file);
         CHECK_MESSAGE(!contains(own, outer), file);
         CHECK_MESSAGE(!contains(own, pid1), file);
         for (pid_t pid : pooled_now) CHECK_MESSAGE(!contains(own, pid), file);
+    }
+    // The cgroup has the task's limits (32M, 16 pids), not the waiting ones.
+    const auto& layout = w.manager->cgroup_tree().layout();
+    for (std::size_t i = 0; i < layout.hierarchies.size(); ++i) {
+        const auto& controllers = layout.hierarchies[i].controllers;
+        const std::string dir = parents[i] + "/" + cgroup_name;
+        auto has = [&](const char* c) { return std::find(controllers.begin(), controllers.end(), c) != controllers.end(); };
+        if (has("memory"))
+            CHECK(read_text(dir + (layout.version == CgroupVersion::v1 ? "/memory.limit_in_bytes" : "/memory.max")) ==
+                  "33554432");
+        if (has("pids")) CHECK(read_text(dir + "/pids.max") == "16");
     }
 
     // The outer process detached the host's old root in PID 1's mount namespace.
@@ -163,7 +188,7 @@ TEST_CASE("a start from the warm pool is isolated, in its own cgroup, and the po
 
     // The pool is full again, with other processes.
     w.wait_for_pool(2);
-    w.run_until([&] { return pids_below(pool_dirs(w), "waiting").size() == 4; }, std::chrono::seconds(5));
+    w.run_until([&] { return waiting_pids(w).size() == 4; }, std::chrono::seconds(5));
 
     w.manager->stop(*id, std::chrono::seconds(1));
     w.run_until([&] { return !w.events.exits.empty(); });
@@ -190,9 +215,9 @@ TEST_CASE("a start from the warm pool still enforces the memory limit and report
 TEST_CASE("the pool's processes and cgroups are gone once the manager is") {
     World w;
     w.wait_for_pool(2);
-    const auto dirs = pool_dirs(w);
+    const auto dirs = waiting_dirs(w);
     const auto parents = w.manager->cgroup_tree().parent_dirs();  // made by the manager
-    const auto waiting = pids_below(dirs, "waiting");
+    const auto waiting = pids_in(dirs);
     REQUIRE(waiting.size() == 4);
     w.manager.reset();
     w.run_until([&] {  // the loop reaps the outer processes; their PID 1s die with them
@@ -202,9 +227,9 @@ TEST_CASE("the pool's processes and cgroups are gone once the manager is") {
     for (const auto& dir : parents) CHECK_MESSAGE(!fs::exists(dir), dir << " left behind");
 }
 
-TEST_CASE("with no pool every start spawns gaffer-init, and there is no pool cgroup") {
+TEST_CASE("with no pool every start spawns gaffer-init, and there is no waiting cgroup") {
     World w([](EnvironmentSettings& s) { s.init_pool_size = 0; });
-    for (const auto& dir : pool_dirs(w)) CHECK_MESSAGE(!fs::exists(dir), dir);
+    CHECK(waiting_dirs(w).empty());
     auto id = w.manager->start(w.task("echo", R"(["/bin/sh","/task/echo.sh"])"), w.events);
     REQUIRE_MESSAGE(id, id.error().message);
     w.run_until([&] { return !w.events.ready.empty() || !w.events.exits.empty(); });
@@ -223,8 +248,7 @@ TEST_CASE("with no pool every start spawns gaffer-init, and there is no pool cgr
 TEST_CASE("a host mount made while the pool waits is what the next task sees") {
     World w;
     w.wait_for_pool(2);
-    const auto dirs = pool_dirs(w);
-    const auto before = pids_below(dirs, "waiting");
+    const auto before = waiting_pids(w);
     REQUIRE(before.size() == 4);
 
     char tmpl[] = "/srv/gaffer-pool-test-XXXXXX";  // /srv: one of the host directories tasks see
@@ -242,10 +266,10 @@ TEST_CASE("a host mount made while the pool waits is what the next task sees") {
 
     // The old processes go and new ones take their place.
     w.run_until([&] {
-        auto now = pids_below(dirs, "waiting");
+        auto now = waiting_pids(w);
         return now.size() == 4 && std::none_of(now.begin(), now.end(), [&](pid_t p) { return contains(before, p); });
     }, std::chrono::seconds(5));
-    const auto after = pids_below(dirs, "waiting");
+    const auto after = waiting_pids(w);
     CHECK(after.size() == 4);
     for (pid_t pid : before) CHECK_MESSAGE(!contains(after, pid), "pid " << pid << " still waits");
 

@@ -173,6 +173,7 @@ TEST_CASE("a waiting process that exits is dropped and replaced later") {
     REQUIRE(pool.waiting() == 2);
     f.launcher.report_exit(100, 1);
     CHECK(pool.waiting() == 1);
+    CHECK(f.launcher.killed == std::vector<pid_t>{100});  // what it leaves (PID 1, cgroup) goes
     REQUIRE(f.warnings.size() == 1);
     CHECK(f.warnings[0].find("status 1") != std::string::npos);
     run_for(f.loop, 20ms);
