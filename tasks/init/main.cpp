@@ -9,7 +9,8 @@
 // gaffer-init: its environment's), unshares the PID, IPC and UTS namespaces and forks
 // PID 1. PID 1 unshares a mount namespace and builds the task-independent part of the new
 // root in it (a copy of the host's mounts as they are then: gafferd discards pooled
-// processes when its mount table changes), then waits for the launch frame. PID 1 then moves itself into the
+// processes when its mount table changes), empties the capability bounding set its task
+// processes inherit, then waits for the launch frame. PID 1 then moves itself into the
 // task's cgroup if the frame names one (a gaffer-init started for this launch), unshares a
 // new network namespace for network "none", tells the outer process to follow it into the
 // cgroup, and does everything else. The outer process detaches the host's old root once
@@ -166,15 +167,17 @@ void follow_pid1(base::Fd from_pid1, pid_t child, init::Control& control) {
     if (auto r = init::detach_old_root(); !r) control.log("error", "gaffer-init: " + r.error().message);
 }
 
-// The task-independent part of PID 1's mount namespace (see sandbox.hpp). "" or what failed.
-std::string prepare_mounts() {
+// The task-independent part of PID 1: its mount namespace (see sandbox.hpp) and the
+// capability bounding set its task processes inherit. "" or what failed.
+std::string prepare_pid1() {
     if (::unshare(CLONE_NEWNS) != 0) return std::string("unshare mount namespace: ") + std::strerror(errno);
     if (auto r = init::prepare_root(); !r) return r.error().message;
+    if (auto r = init::drop_bounding_capabilities(); !r) return r.error().message;
     return "";
 }
 
 [[noreturn]] void run_pid1(init::Control& control, std::string early_error, base::Fd to_outer) {
-    if (early_error.empty()) early_error = prepare_mounts();
+    if (early_error.empty()) early_error = prepare_pid1();
     auto launch = control.read_launch();
     if (!launch) {
         if (launch.error().code == base::Errc::unavailable) ::_exit(1);  // gafferd let us go unused

@@ -62,9 +62,9 @@ struct ChildError {
     int step;
     int error;
 };
-constexpr const char* kSteps[] = {"dup2", "setsid", "drop bounding capabilities", "clear ambient capabilities",
-                                  "setgroups", "setresgid", "setresuid", "capset", "PR_SET_NO_NEW_PRIVS",
-                                  "close_range", "chdir", "execve"};
+constexpr const char* kSteps[] = {"dup2", "setsid", "clear ambient capabilities", "setgroups", "setresgid",
+                                  "setresuid", "capset", "PR_SET_NO_NEW_PRIVS", "close_range", "chdir", "execve"};
+constexpr int kExecveStep = 10;
 
 [[noreturn]] void child_fail(int report_fd, int step) {
     ChildError e{step, errno};
@@ -122,32 +122,27 @@ struct Spawner {
         ::signal(SIGPIPE, SIG_DFL);
         if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) child_fail(report_fd, 0);
         if (::setsid() < 0) child_fail(report_fd, 1);
-        // Capabilities are numbered from 0 without gaps: EINVAL means past the kernel's last.
-        for (int cap = 0; cap <= 63; ++cap) {
-            if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
-            if (errno == EINVAL) break;
-            child_fail(report_fd, 2);
-        }
+        // The bounding set is empty already (drop_bounding_capabilities, in PID 1).
         if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
-            child_fail(report_fd, 3);
-        if (::setgroups(0, nullptr) != 0) child_fail(report_fd, 4);
-        if (::setresgid(plan.gid_, plan.gid_, plan.gid_) != 0) child_fail(report_fd, 5);
-        if (::setresuid(plan.uid_, plan.uid_, plan.uid_) != 0) child_fail(report_fd, 6);
+            child_fail(report_fd, 2);
+        if (::setgroups(0, nullptr) != 0) child_fail(report_fd, 3);
+        if (::setresgid(plan.gid_, plan.gid_, plan.gid_) != 0) child_fail(report_fd, 4);
+        if (::setresuid(plan.uid_, plan.uid_, plan.uid_) != 0) child_fail(report_fd, 5);
         __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
         __user_cap_data_struct data[2] = {};
-        if (::syscall(SYS_capset, &header, data) != 0) child_fail(report_fd, 7);
-        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(report_fd, 8);
+        if (::syscall(SYS_capset, &header, data) != 0) child_fail(report_fd, 6);
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(report_fd, 7);
         // Mark rather than close so the report pipe survives until execve succeeds.
         if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
             // Before Linux 5.11: close everything but the report pipe.
             const unsigned keep = static_cast<unsigned>(report_fd);
             if ((keep > 3 && ::close_range(3, keep - 1, 0) != 0) || ::close_range(keep + 1, ~0U, 0) != 0)
-                child_fail(report_fd, 9);
+                child_fail(report_fd, 8);
         }
-        if (::chdir(plan.working_dir_.c_str()) != 0) child_fail(report_fd, 10);
+        if (::chdir(plan.working_dir_.c_str()) != 0) child_fail(report_fd, 9);
         ::execve(plan.program_.c_str(), const_cast<char* const*>(plan.argv_.data()),
                  const_cast<char* const*>(plan.envp_.data()));
-        child_fail(report_fd, 11);
+        child_fail(report_fd, kExecveStep);
     }
 };
 
@@ -160,6 +155,16 @@ base::Result<std::pair<base::Fd, base::Fd>> make_pipe(int read_flags, int write_
     return std::make_pair(base::Fd(fds[0]), base::Fd(fds[1]));
 }
 }  // namespace
+
+base::Result<void> drop_bounding_capabilities() {
+    // Capabilities are numbered from 0 without gaps: EINVAL means past the kernel's last.
+    for (int cap = 0; cap <= 63; ++cap) {
+        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
+        if (errno == EINVAL) break;
+        return base::fail_errno(base::Errc::io, "drop bounding capability " + std::to_string(cap), errno);
+    }
+    return {};
+}
 
 base::Result<TaskProcess> spawn(const ExecPlan& plan, bool pipe_stdin) {
     base::Fd in_r, in_w;
@@ -195,8 +200,8 @@ base::Result<TaskProcess> spawn(const ExecPlan& plan, bool pipe_stdin) {
     if (n == static_cast<ssize_t>(sizeof e)) {
         int status = 0;
         ::waitpid(pid, &status, 0);
-        const char* step = e.step >= 0 && e.step < 12 ? kSteps[e.step] : "?";
-        std::string what = std::string(step) + (e.step == 11 ? " " + plan.program() : "");
+        const char* step = e.step >= 0 && e.step <= kExecveStep ? kSteps[e.step] : "?";
+        std::string what = std::string(step) + (e.step == kExecveStep ? " " + plan.program() : "");
         return base::fail_errno(base::Errc::invalid, what, e.error);
     }
     TaskProcess task;

@@ -40,7 +40,12 @@ struct TaskProcess {
     base::Fd stderr_r;  // non-blocking
 };
 
-// Forks and execs the plan. Errors: the exec (or a privilege step) failed in the child; the
+// Empties PID 1's capability bounding set, which every task process inherits: no execve
+// can gain a capability after that. PID 1 keeps its own capabilities (it never execs), so
+// this runs once, ahead of time, instead of in every spawned child. Errors: io.
+base::Result<void> drop_bounding_capabilities();
+
+// Forks and execs the plan (requires drop_bounding_capabilities() first). Errors: the exec (or a privilege step) failed in the child; the
 // message names the step and the program, e.g. "execve /task/bootstrap: Permission denied".
 base::Result<TaskProcess> spawn(const ExecPlan& plan, bool pipe_stdin);
 
