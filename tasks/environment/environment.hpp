@@ -255,11 +255,12 @@ struct EnvironmentStatus {
 };
 
 // The Environments port, for real: one cgroup plus one gaffer-init per environment.
-// start() creates the cgroup with the manifest's limits, spawns gaffer-init with the
-// control channel as fd 3 and sends the launch frame; frames from gaffer-init become
-// EnvironmentEvents calls. The environment ends (exactly one on_exit) with gaffer-init's
-// `exited` frame, its last word, or else once gaffer-init has exited and its channel has
-// closed. After an exited frame, gaffer-init's own exit (the namespaces' teardown, about
+// start() takes a gaffer-init from the warm pool, waiting in its cgroup (env-<id>), and
+// writes the manifest's limits there, or, with the pool empty, creates the cgroup and
+// spawns gaffer-init with the control channel as fd 3; then it sends the launch frame.
+// Frames from gaffer-init become EnvironmentEvents calls. The environment ends (exactly
+// one on_exit) with gaffer-init's `exited` frame, its last word, or else once gaffer-init
+// has exited and its channel has closed. After an exited frame, gaffer-init's own exit (the namespaces' teardown, about
 // half a millisecond) and the removal of the cgroup follow on later loop turns, off the
 // path of whoever waits for the outcome; the destructor finishes any still pending.
 class EnvironmentManager final : public scheduler::Environments {
