@@ -64,25 +64,26 @@ void SpawnLauncher::kill(InitProcess& init) {
     if (init.process) (void)init.process->kill(SIGKILL);
     init.stream.reset();
     // Kills PID 1 too, without waiting for PR_SET_PDEATHSIG.
-    if (init.cgroup) (void)init.cgroup->remove();
+    if (init.cgroup)
+        if (auto ok = init.cgroup->remove(); !ok && on_warning_)
+            on_warning_("warm pool: cannot remove a waiting process's cgroup: " + ok.error().message);
     init.cgroup.reset();
 }
 
 WarmPool::WarmPool(loop::Loop& loop, CgroupTree& tree, std::function<scheduler::EnvId()> reserve_id,
-                   const std::string& init_path, std::size_t size, std::function<void(std::string_view)> on_warning)
-    : on_warning_(std::move(on_warning)) {
+                   const std::string& init_path, std::size_t size, std::function<void(std::string_view)> on_warning) {
     size = std::min(size, kMaxInitPool);
     if (size > 0) {
         if (auto ok = watch_mounts(loop); !ok) {
-            if (on_warning_) on_warning_("warm pool disabled: " + ok.error().message);
+            if (on_warning) on_warning("warm pool disabled: " + ok.error().message);
             size = 0;
             mount_watch_.reset();
         }
     }
-    launcher_ = std::make_unique<SpawnLauncher>(loop, init_path, tree, std::move(reserve_id));
+    launcher_ = std::make_unique<SpawnLauncher>(loop, init_path, tree, std::move(reserve_id), on_warning);
     InitPoolOptions options;
     options.size = size;
-    options.on_warning = on_warning_;
+    options.on_warning = std::move(on_warning);
     pool_ = std::make_unique<InitPool>(loop, *launcher_, std::move(options));
 }
 

@@ -84,12 +84,14 @@ public:
 
 // The real launcher: loop::Process (uv_spawn) with fd 3 = one end of a socketpair and, for
 // pooled processes, a cgroup made in `tree` with an EnvId from `reserve_id` and passed as
-// `--pool-cgroup FILE` per cgroup.procs file.
+// `--pool-cgroup FILE` per cgroup.procs file. A cgroup kill() cannot remove goes to
+// `on_warning`.
 class SpawnLauncher final : public InitLauncher {
 public:
     SpawnLauncher(loop::Loop& loop, std::string init_path, CgroupTree& tree,
-                  std::function<scheduler::EnvId()> reserve_id)
-        : loop_(loop), init_path_(std::move(init_path)), tree_(tree), reserve_id_(std::move(reserve_id)) {}
+                  std::function<scheduler::EnvId()> reserve_id, std::function<void(std::string_view)> on_warning)
+        : loop_(loop), init_path_(std::move(init_path)), tree_(tree), reserve_id_(std::move(reserve_id)),
+          on_warning_(std::move(on_warning)) {}
     base::Result<InitProcess> launch(bool pooled) override;
     bool has_exited(const InitProcess& init) override;
     void kill(InitProcess& init) override;
@@ -99,6 +101,7 @@ private:
     std::string init_path_;
     CgroupTree& tree_;
     std::function<scheduler::EnvId()> reserve_id_;
+    std::function<void(std::string_view)> on_warning_;
 };
 
 struct InitPoolOptions {
@@ -186,7 +189,6 @@ private:
     std::unique_ptr<loop::PriorityWatch> mount_watch_;
     std::unique_ptr<SpawnLauncher> launcher_;
     std::unique_ptr<InitPool> pool_;
-    std::function<void(std::string_view)> on_warning_;
 };
 
 // The limits of a waiting process's cgroup until a start writes the task's: room for what
