@@ -7,25 +7,33 @@
 // update changes the reported state (so each is a real SQLite write, group-committed) and
 // carries a clientToken "<device>-<seq>" by which its answer is matched and timed.
 //
+// The generator is one thread speaking MQTT itself over non-blocking sockets (wire.hpp), so
+// that on a small machine it takes as little as possible from the broker and gafferd.
+//
 // The baseline, in the same run: the same K clients and the same requests on a plain
 // mosquitto, answered by an echo client (one MQTT client that republishes each request on
-// its /update/accepted topic at the same QoS): what the broker and the client library alone
+// its /update/accepted topic at the same QoS): what the broker and the generator alone
 // cost. Each side runs closed-loop (as fast as the windows allow) and open-loop at each of
-// `rates` (requests/s offered); p50/p99 are reported at each offered rate.
+// `rates` (requests/s offered); p50/p99 are reported at each offered rate. Open-loop
+// latencies count from the moment a request was due, so a generator that falls behind
+// shows as latency rather than hiding it.
 //
 //   bench_device_shadow plain=URI broker=URI passwords=FILE prefix=P devices=K
-//                       [window=16 seconds=5 rates=5000,1000 qos=1]
+//                       [window=16 seconds=5 rates=5000,1000 qos=1 baseline=1]
+// baseline=0 skips the plain broker's measurements (to profile gafferd alone).
+#include <sys/epoll.h>
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <atomic>
-#include <condition_variable>
 #include <cstdio>
-#include <deque>
 #include <memory>
 #include <sstream>
 #include <thread>
 
 #include "bench/bench_stats.hpp"
 #include "bench/devices/api.hpp"
-#include "bench/devices/client.hpp"
+#include "bench/devices/wire.hpp"
 
 using namespace gaffer::bench;
 using namespace gaffer::bench::devices;
@@ -39,167 +47,199 @@ std::int64_t now_ns() {
 }
 
 struct Device {
-    std::string thing;
-    std::unique_ptr<Client> client;
     std::string update_topic;
-    std::vector<std::atomic<std::int64_t>> sent = std::vector<std::atomic<std::int64_t>>(kRing);
-    std::atomic<int> outstanding{0};
+    std::unique_ptr<WireConnection> wire;
+    std::vector<std::int64_t> sent = std::vector<std::int64_t>(kRing);  // ns, by seq % kRing
+    int outstanding = 0;
     std::uint64_t next_seq = 0;
+    bool watching_writes = false;
 };
 
-struct Run {
-    std::atomic<bool> measuring{false};
-    std::atomic<std::uint64_t> answered{0}, rejected{0};
-    std::mutex mutex;
-    Samples samples;  // latencies of answers received while measuring
-};
-
-// Echoes each shadow update request on its /update/accepted topic, from its own thread (a
-// Paho callback must not block on the client's publish window).
+// Echoes each shadow update request on its /update/accepted topic, on its own thread.
 class Echo {
 public:
-    Echo(const std::string& uri, int qos) : qos_(qos) {
-        client_ = std::make_unique<Client>(uri, Account{"bench-shadow-echo", "", ""},
-                                           [this](std::string_view topic, std::string_view payload) {
-                                               std::lock_guard lock(mutex_);
-                                               queue_.emplace_back(std::string(topic) + "/accepted", payload);
-                                               cv_.notify_one();
-                                           });
-        client_->subscribe("$aws/things/+/shadow/update", qos);
+    Echo(const std::string& uri, int qos) : qos_(qos), wire_(uri, Account{"bench-shadow-echo", "", ""}) {
+        wire_.subscribe("$aws/things/+/shadow/update", qos);
+        wire_.go_non_blocking();
         thread_ = std::thread([this] { loop(); });
     }
     ~Echo() {
-        {
-            std::lock_guard lock(mutex_);
-            stop_ = true;
-            cv_.notify_one();
-        }
+        stop_ = true;
         thread_.join();
     }
 
 private:
     void loop() {
-        std::unique_lock lock(mutex_);
-        for (;;) {
-            cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-            if (stop_) return;
-            auto [topic, payload] = std::move(queue_.front());
-            queue_.pop_front();
-            lock.unlock();
-            client_->publish(topic, payload, qos_);
-            lock.lock();
+        std::string topic;
+        while (!stop_.load()) {
+            pollfd p{wire_.fd(), static_cast<short>(POLLIN | (wire_.wants_write() ? POLLOUT : 0)), 0};
+            if (::poll(&p, 1, 100) <= 0) continue;
+            if (p.revents & POLLOUT) wire_.flush();
+            if (!(p.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            const bool open = wire_.read([&](const WirePacket& packet) {
+                if (packet.type != 3) return;  // PUBACKs of the echoes
+                const auto request = WireConnection::parse_publish(packet);
+                if (request.qos > 0) wire_.puback(request.packet_id);
+                topic.assign(request.topic).append("/accepted");
+                wire_.publish(topic, request.payload, qos_);
+            });
+            if (!open) return;
         }
     }
 
     int qos_;
-    std::unique_ptr<Client> client_;
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    std::deque<std::pair<std::string, std::string>> queue_;
-    bool stop_ = false;
+    WireConnection wire_;
+    std::atomic<bool> stop_{false};
     std::thread thread_;
 };
-
-void on_answer(Run& run, std::vector<std::unique_ptr<Device>>& devices, std::string_view topic,
-               std::string_view payload) {
-    const auto at = payload.find("\"clientToken\":\"");
-    if (at == std::string_view::npos) return;
-    std::size_t i = at + 15, index = 0;
-    std::uint64_t seq = 0;
-    for (; i < payload.size() && payload[i] != '-'; ++i) index = index * 10 + static_cast<std::size_t>(payload[i] - '0');
-    for (++i; i < payload.size() && payload[i] != '"'; ++i) seq = seq * 10 + static_cast<std::uint64_t>(payload[i] - '0');
-    if (index >= devices.size()) return;
-    auto& d = *devices[index];
-    const double micros = static_cast<double>(now_ns() - d.sent[seq % kRing].load()) / 1000;
-    d.outstanding.fetch_sub(1);
-    if (!run.measuring.load()) return;
-    run.answered.fetch_add(1);
-    if (topic.ends_with("/rejected")) run.rejected.fetch_add(1);
-    std::lock_guard lock(run.mutex);
-    run.samples.values.push_back(micros);
-}
 
 struct Outcome {
     double per_s = 0, p50_ms = 0, p99_ms = 0;
     std::uint64_t rejected = 0, held = 0;
 };
 
-// rate 0: closed loop. Otherwise request i goes at start + i/rate to device i % K; when that
-// device already has `window` requests unanswered the request is skipped and counted as held.
+// One measurement: connects K devices, runs for 1 s of warm-up and `seconds` of measuring,
+// waits (up to 5 s) for the last answers and disconnects.
+class Measurement {
+public:
+    Measurement(const std::string& uri, const std::vector<Account>& accounts, int window, int qos)
+        : window_(window), qos_(qos), epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
+        const auto connecting = Clock::now();
+        for (std::size_t i = 0; i < accounts.size(); ++i) {
+            auto d = std::make_unique<Device>();
+            d->update_topic = "$aws/things/" + accounts[i].client_id + "/shadow/update";
+            d->wire = std::make_unique<WireConnection>(uri, accounts[i]);
+            d->wire->subscribe(d->update_topic + "/accepted", qos);
+            d->wire->subscribe(d->update_topic + "/rejected", qos);
+            d->wire->go_non_blocking();
+            epoll_event event{EPOLLIN, {.u64 = i}};
+            ::epoll_ctl(epoll_, EPOLL_CTL_ADD, d->wire->fd(), &event);
+            devices_.push_back(std::move(d));
+        }
+        std::fprintf(stderr, "  shadow: %zu clients connected to %s in %.1f s\n", devices_.size(), uri.c_str(),
+                     micros_since(connecting) / 1e6);
+    }
+    ~Measurement() { ::close(epoll_); }
+
+    // rate 0: closed loop. Otherwise request i is due at start + i/rate, for device i % K;
+    // when that device already has `window` requests unanswered it is skipped (counted as held).
+    Outcome run(double seconds, double rate) {
+        const auto start = Clock::now();
+        const auto open = start + std::chrono::seconds(1);  // warm-up: queues and caches settle
+        const auto close = open + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+        std::uint64_t due = 0;
+        auto due_at = [&](std::uint64_t i) {
+            return start + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(static_cast<double>(i) / rate));
+        };
+        for (auto now = Clock::now(); now < close; now = Clock::now()) {
+            measuring_ = now >= open;
+            auto wake = close;
+            if (rate > 0) {
+                for (; due_at(due) <= now; ++due) {
+                    auto& d = *devices_[due % devices_.size()];
+                    if (d.outstanding >= window_) ++held_;
+                    else send(due % devices_.size(), std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                         due_at(due).time_since_epoch()).count());
+                }
+                wake = std::min(wake, due_at(due));
+            } else {
+                for (std::size_t i = 0; i < devices_.size(); ++i)
+                    while (devices_[i]->outstanding < window_) send(i, now_ns());
+            }
+            wait(wake);
+        }
+        measuring_ = false;
+        const double elapsed = std::chrono::duration<double>(Clock::now() - open).count();
+        const auto give_up = Clock::now() + std::chrono::seconds(5);
+        while (Clock::now() < give_up && outstanding()) wait(Clock::now() + std::chrono::milliseconds(20));
+        Outcome out;
+        out.per_s = static_cast<double>(answered_) / elapsed;
+        out.p50_ms = samples_.percentile(50) / 1000;
+        out.p99_ms = samples_.percentile(99) / 1000;
+        out.rejected = rejected_;
+        out.held = held_;
+        return out;
+    }
+
+private:
+    void send(std::size_t index, std::int64_t since_ns) {
+        auto& d = *devices_[index];
+        const auto seq = d.next_seq++;
+        payload_.assign("{\"state\":{\"reported\":{\"temperature\":");
+        payload_.append(std::to_string(seq % 50)).append(",\"seq\":").append(std::to_string(seq));
+        payload_.append("}},\"clientToken\":\"").append(std::to_string(index)).append("-");
+        payload_.append(std::to_string(seq)).append("\"}");
+        ++d.outstanding;
+        d.sent[seq % kRing] = since_ns;
+        d.wire->publish(d.update_topic, payload_, qos_);
+        watch_writes(index);
+    }
+
+    void watch_writes(std::size_t index) {
+        auto& d = *devices_[index];
+        if (d.wire->wants_write() == d.watching_writes) return;
+        d.watching_writes = !d.watching_writes;
+        epoll_event event{EPOLLIN | (d.watching_writes ? EPOLLOUT : 0u), {.u64 = index}};
+        ::epoll_ctl(epoll_, EPOLL_CTL_MOD, d.wire->fd(), &event);
+    }
+
+    void wait(Clock::time_point until) {
+        const auto left = std::max<std::int64_t>(
+            0, std::chrono::duration_cast<std::chrono::nanoseconds>(until - Clock::now()).count());
+        const timespec timeout{left / 1000000000, left % 1000000000};
+        epoll_event events[64];
+        const int n = ::epoll_pwait2(epoll_, events, 64, &timeout, nullptr);
+        for (int k = 0; k < n; ++k) {
+            const auto index = static_cast<std::size_t>(events[k].data.u64);
+            auto& wire = *devices_[index]->wire;
+            if (events[k].events & EPOLLOUT) wire.flush();
+            if (events[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+                const bool open = wire.read([&](const WirePacket& packet) {
+                    if (packet.type == 3) on_answer(wire, WireConnection::parse_publish(packet));
+                });
+                if (!open) throw std::runtime_error("the broker closed a device's connection");
+            }
+            watch_writes(index);
+        }
+    }
+
+    void on_answer(WireConnection& wire, const WirePublish& answer) {
+        if (answer.qos > 0) wire.puback(answer.packet_id);
+        const auto at = answer.payload.find("\"clientToken\":\"");
+        if (at == std::string_view::npos) return;
+        std::size_t i = at + 15, index = 0;
+        std::uint64_t seq = 0;
+        for (; i < answer.payload.size() && answer.payload[i] != '-'; ++i)
+            index = index * 10 + static_cast<std::size_t>(answer.payload[i] - '0');
+        for (++i; i < answer.payload.size() && answer.payload[i] != '"'; ++i)
+            seq = seq * 10 + static_cast<std::uint64_t>(answer.payload[i] - '0');
+        if (index >= devices_.size()) return;
+        auto& d = *devices_[index];
+        --d.outstanding;
+        if (!measuring_) return;
+        ++answered_;
+        if (answer.topic.ends_with("/rejected")) ++rejected_;
+        samples_.values.push_back(static_cast<double>(now_ns() - d.sent[seq % kRing]) / 1000);
+    }
+
+    bool outstanding() const {
+        for (const auto& d : devices_)
+            if (d->outstanding > 0) return true;
+        return false;
+    }
+
+    int window_, qos_, epoll_;
+    std::vector<std::unique_ptr<Device>> devices_;
+    std::string payload_;
+    bool measuring_ = false;
+    std::uint64_t answered_ = 0, rejected_ = 0, held_ = 0;
+    Samples samples_;  // latencies (µs) of answers received while measuring
+};
+
 Outcome measure(const std::string& uri, const std::vector<Account>& accounts, int window, double seconds,
                 double rate, int qos) {
-    Run run;
-    std::vector<std::unique_ptr<Device>> devices;
-    for (const auto& account : accounts) {
-        auto d = std::make_unique<Device>();
-        d->thing = account.client_id;
-        d->update_topic = "$aws/things/" + d->thing + "/shadow/update";
-        devices.push_back(std::move(d));
-    }
-    const auto connecting = Clock::now();
-    for (std::size_t i = 0; i < devices.size(); ++i) {
-        auto& d = *devices[i];
-        d.client = std::make_unique<Client>(
-            uri, accounts[i], [&](std::string_view t, std::string_view p) { on_answer(run, devices, t, p); },
-            static_cast<std::size_t>(window), false);
-    }
-    for (auto& device : devices) {
-        auto& d = *device;
-        d.client->await_connected();
-        d.client->subscribe(d.update_topic + "/accepted", qos);
-        d.client->subscribe(d.update_topic + "/rejected", qos);
-    }
-    std::fprintf(stderr, "  shadow: %zu clients connected to %s in %.1f s\n", devices.size(), uri.c_str(),
-                 micros_since(connecting) / 1e6);
-    std::uint64_t held = 0;
-    auto send = [&](std::size_t index) {
-        auto& d = *devices[index];
-        const auto seq = d.next_seq++;
-        const std::string payload = "{\"state\":{\"reported\":{\"temperature\":" + std::to_string(seq % 50) +
-                                    ",\"seq\":" + std::to_string(seq) + "}},\"clientToken\":\"" +
-                                    std::to_string(index) + "-" + std::to_string(seq) + "\"}";
-        d.outstanding.fetch_add(1);
-        d.sent[seq % kRing] = now_ns();
-        d.client->publish(d.update_topic, payload, qos);
-    };
-    const auto start = Clock::now();
-    const auto open = start + std::chrono::seconds(1);  // warm-up: queues and caches settle
-    const auto close = open + std::chrono::duration<double>(seconds);
-    std::uint64_t i = 0;
-    for (auto now = Clock::now(); now < close; now = Clock::now()) {
-        run.measuring = now >= open;
-        if (rate > 0) {
-            std::this_thread::sleep_until(start + std::chrono::duration<double>(static_cast<double>(i) / rate));
-            const auto index = static_cast<std::size_t>(i++ % devices.size());
-            if (devices[index]->outstanding.load() >= window) ++held;
-            else send(index);
-            continue;
-        }
-        bool sent_any = false;
-        for (std::size_t d = 0; d < devices.size(); ++d) {
-            if (devices[d]->outstanding.load() < window) {
-                send(d);
-                sent_any = true;
-            }
-        }
-        if (!sent_any) std::this_thread::sleep_for(std::chrono::microseconds(50));
-    }
-    run.measuring = false;
-    const double elapsed = std::chrono::duration<double>(Clock::now() - open).count();
-    for (int wait = 0; wait < 250; ++wait) {  // let the last answers arrive before disconnecting
-        bool idle = true;
-        for (auto& d : devices) idle = idle && d->outstanding.load() <= 0;
-        if (idle) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    devices.clear();  // Paho threads stop before `run` goes away
-    Outcome out;
-    out.per_s = static_cast<double>(run.answered.load()) / elapsed;
-    out.p50_ms = run.samples.percentile(50) / 1000;
-    out.p99_ms = run.samples.percentile(99) / 1000;
-    out.rejected = run.rejected.load();
-    out.held = held;
-    return out;
+    return Measurement(uri, accounts, window, qos).run(seconds, rate);
 }
 
 }  // namespace
@@ -230,8 +270,9 @@ int main(int argc, char** argv) try {
     const std::string setup = std::to_string(count) + " devices, window " + std::to_string(window) + ", QoS " +
                               std::to_string(qos);
     Outcome echo_max;
-    std::vector<Outcome> echo_rates, rated;
-    {
+    std::vector<Outcome> echo_rates(rates.size()), rated;
+    if (get("baseline", 1) != 0) {
+        echo_rates.clear();
         Echo echo(args.at("plain"), qos);
         echo_max = measure(args.at("plain"), plain_accounts, window, seconds, 0, qos);
         for (double rate : rates) echo_rates.push_back(measure(args.at("plain"), plain_accounts, window, seconds, rate, qos));
