@@ -75,7 +75,10 @@ base::Result<void> DeviceStorage::save(const shadow::Key& key, const shadow::Sto
                                               base::wall_epoch_millis()});
 }
 
-bool DeviceStorage::thing_exists(std::string_view thing) { return bool(db_.find_device(thing)); }
+bool DeviceStorage::thing_exists(std::string_view thing) {
+    auto found = db_.has_device(thing);
+    return found && *found;
+}
 
 base::Result<void> DeviceStorage::begin_batch() {
     auto batch = db_.begin_batch();

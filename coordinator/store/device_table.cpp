@@ -36,6 +36,7 @@ FROM devices WHERE thing > ?1 ORDER BY thing LIMIT ?2
 
 constexpr char kDeleteDevice[] = "DELETE FROM devices WHERE thing = ?1";
 constexpr char kCountDevices[] = "SELECT count(*) FROM devices";
+constexpr char kHasDevice[] = "SELECT 1 FROM devices WHERE thing = ?1";
 constexpr char kSetPresence[] =
     "UPDATE devices SET connected = ?2, presence_changed_at = ?3 WHERE thing = ?1";
 
@@ -158,6 +159,15 @@ base::Result<StoredDevice> Database::find_device(std::string_view thing) {
     if (!row) return tl::unexpected(std::move(row.error()));
     if (!*row) return tl::unexpected(detail::no_device(thing, connection_->path()));
     return read_device(*q, connection_->path());
+}
+
+base::Result<bool> Database::has_device(std::string_view thing) {
+    auto q = connection_->query(kHasDevice, "look up device");
+    if (!q) return tl::unexpected(std::move(q.error()));
+    q->text(1, thing);
+    auto row = q->step();
+    if (!row) return tl::unexpected(std::move(row.error()));
+    return *row;
 }
 
 base::Result<void> Database::remove_device(std::string_view thing) {

@@ -140,6 +140,8 @@ public:
     base::Result<void> update_device(const StoredDevice& device);
     // Errors: not_found, io.
     base::Result<StoredDevice> find_device(std::string_view thing);
+    // Whether the device is registered, without reading its record. Errors: io.
+    base::Result<bool> has_device(std::string_view thing);
     // Removes the device and all its shadows. Errors: not_found, io.
     base::Result<void> remove_device(std::string_view thing);
     // At most `limit` devices whose names sort after `after` (byte order), in that order:
