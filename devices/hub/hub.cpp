@@ -112,6 +112,13 @@ void Hub::State::on_message(mqtt::Message message) {
         count(metric::ingested_copies);  // handled through ingest() already
         return;
     }
+    if (in.shadow && pending.size() >= kMaxPending) {
+        // The broker takes answers slower than requests come: refuse, rather than grow.
+        count(metric::refused("overloaded"));
+        log_refusal("refused a shadow request on " + in.message.topic + ": " + std::to_string(pending.size()) +
+                    " device messages wait for the broker to take answers");
+        return;
+    }
     pending.push_back(std::move(in));
     schedule_drain();
 }

@@ -38,16 +38,33 @@ bool worth_retrying(const base::Error& error) {
 
 }  // namespace
 
+// Shadow requests whose answers the link could not take now wait in `pending`: answers go
+// out only after their batch commits, and one the link refuses (Errc::busy) would be lost
+// with the update already saved. A request publishes at most three: accepted or rejected,
+// delta, documents. Every publish that completes lets the wait resume (publish()).
+constexpr std::size_t kAnswersPerShadowRequest = 3;
+
 void Hub::State::drain() {
     drain_scheduled = false;
-    std::vector<Inbound> burst;
-    burst.swap(pending);
-    if (burst.empty()) return;
+    if (pending.empty()) return;
     if (stopping) {
-        for (auto& in : burst)
+        for (auto& in : pending)
             if (in.verdict) in.verdict(false, "gafferd is stopping");
+        pending.clear();
         return;
     }
+    // Not connected, nothing would be published anyway: take everything.
+    std::size_t room = ports.link.connected() ? ports.link.room() : pending.size() * kAnswersPerShadowRequest;
+    std::size_t take = 0;
+    for (; take < pending.size(); ++take) {
+        if (!pending[take].shadow) continue;
+        if (room < kAnswersPerShadowRequest) break;
+        room -= kAnswersPerShadowRequest;
+    }
+    if (take == 0) return;
+    std::vector<Inbound> burst(std::make_move_iterator(pending.begin()),
+                               std::make_move_iterator(pending.begin() + static_cast<std::ptrdiff_t>(take)));
+    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(take));
 
     const auto begun = ports.storage.begin_batch();
     if (!begun) log(base::LogLevel::warning, "device messages: no storage batch, each write commits alone: " + begun.error().message);

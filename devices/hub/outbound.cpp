@@ -40,6 +40,7 @@ void Hub::State::publish(std::vector<Outgoing>& out) {
         count(metric::published);
         ports.link.publish(std::move(outgoing.message), [this](base::Result<void> done) {
             if (!done) count(metric::dropped);
+            if (!pending.empty()) schedule_drain();  // shadow requests may wait for room (drain())
         });
     }
     out.clear();

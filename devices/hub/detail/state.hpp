@@ -1,11 +1,16 @@
 // The hub's state, shared by its .cpp files (private to devices/hub).
 #pragma once
 
+#include <deque>
 #include <set>
 
 #include "devices/hub/hub.hpp"
 
 namespace gaffer::hub {
+
+// Device messages that may wait in the hub (shadow requests wait while the link has no room
+// for their answers): a shadow request beyond this is refused.
+inline constexpr std::size_t kMaxPending = 20000;
 
 // A message that waits for the next batch.
 struct Inbound {
@@ -53,7 +58,7 @@ struct Hub::State {
     registry::Registry registry;
 
     bool stopping = false;
-    std::vector<Inbound> pending;  // waiting for the batch
+    std::deque<Inbound> pending;  // waiting for the batch (shadow requests: for room, drain())
     bool drain_scheduled = false;
     std::set<std::int64_t> outbox_in_flight;
     bool outbox_flushing = false;

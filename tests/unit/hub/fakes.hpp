@@ -29,6 +29,10 @@ public:
         return {};
     }
     void publish(mqtt::Message message, Done done) override {
+        if (room() == 0) {  // as the real link at max_inflight
+            if (done) done(base::fail(base::Errc::busy, "fake link: max_inflight"));
+            return;
+        }
         published.push_back(message);
         if (hold_acks) {
             unacked.emplace_back(std::move(done));
@@ -37,6 +41,7 @@ public:
         if (done) done({});
     }
     bool connected() const override { return up; }
+    std::size_t room() const override { return unacked.size() < capacity ? capacity - unacked.size() : 0; }
     void stop(std::function<void()> stopped) override {
         up = false;
         stopped();
@@ -70,6 +75,7 @@ public:
     bool started = false;
     bool up = false;
     bool hold_acks = false;
+    std::size_t capacity = 1000000;  // room(): publishes taken while this many wait for acks
     std::set<std::string> subscriptions;
     std::vector<mqtt::Message> published;
     std::vector<Done> unacked;

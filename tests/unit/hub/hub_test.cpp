@@ -89,6 +89,27 @@ TEST_CASE("a burst of shadow requests shares one batch") {
     CHECK(s.last_on("$aws/things/t1/shadow/update/accepted")["version"] == 20);
 }
 
+TEST_CASE("shadow requests wait while the broker has not taken earlier answers; none is lost") {
+    Started s;
+    s.link.hold_acks = true;
+    s.link.capacity = 7;  // answers of two requests (accepted + documents each), and a bit
+    for (int i = 0; i < 5; ++i)
+        s.link.deliver("$aws/things/t1/shadow/update",
+                       R"({"state":{"reported":{"n":)" + std::to_string(i) + R"(}},"clientToken":"c)" +
+                           std::to_string(i) + R"("})");
+    s.run();
+    CHECK(s.link.on("$aws/things/t1/shadow/update/accepted").size() == 2);
+    CHECK(s.storage.shadows.begin()->second.version == 2);  // the rest is not applied yet
+    for (int round = 0; round < 5 && s.link.on("$aws/things/t1/shadow/update/accepted").size() < 5; ++round) {
+        s.link.ack_all();
+        s.run();
+    }
+    const auto accepted = s.link.on("$aws/things/t1/shadow/update/accepted");
+    REQUIRE(accepted.size() == 5);
+    for (int i = 0; i < 5; ++i) CHECK(nlohmann::json::parse(accepted[i].payload)["clientToken"] == "c" + std::to_string(i));
+    CHECK(s.hub.metrics()["gaffer_mqtt_publications_dropped_total"] == 0);
+}
+
 TEST_CASE("a batch that does not commit answers 500 with the clientToken and publishes nothing else") {
     Started s;
     s.storage.fail_commit = true;
