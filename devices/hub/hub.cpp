@@ -73,6 +73,7 @@ base::Result<void> Hub::start() {
 void Hub::stop(std::function<void()> done) {
     auto& s = *state_;
     s.stopping = true;
+    s.refuse_waiting("gafferd is stopping");
     s.admin.fail_all(base::Error{base::Errc::unavailable, "gafferd is stopping"});
     s.ports.link.stop(std::move(done));
 }
@@ -84,6 +85,7 @@ void Hub::State::on_connection(bool up, const std::string& reason) {
         return;
     }
     count(metric::reconnects);
+    if (!waiting_shadows.empty()) schedule_drain();
     registry.reconcile([this](base::Result<registry::Registry::ReconcileReport> report) {
         if (!report) return log_problem("reconciling devices with the broker", report.error());
         for (const auto& problem : report->problems) log(base::LogLevel::warning, "reconcile: " + problem);
@@ -112,14 +114,21 @@ void Hub::State::on_message(mqtt::Message message) {
         count(metric::ingested_copies);  // handled through ingest() already
         return;
     }
-    if (in.shadow && pending.size() >= kMaxPending) {
-        // The broker takes answers slower than requests come: refuse, rather than grow.
-        count(metric::refused("overloaded"));
-        log_refusal("refused a shadow request on " + in.message.topic + ": " + std::to_string(pending.size()) +
-                    " device messages wait for the broker to take answers");
+    if (!in.shadow) {
+        pending.push_back(std::move(in));
+        return schedule_drain();
+    }
+    const std::size_t bytes = in.message.payload.size();
+    if (waiting_shadows.size() >= options.max_waiting_shadow_requests ||
+        waiting_shadow_bytes + bytes > options.max_waiting_shadow_bytes) {
+        // The broker takes answers slower than requests come: refuse rather than grow.
+        count(metric::refused("busy"));
+        log_refusal("refused a shadow request on " + in.message.topic + ": " +
+                    std::to_string(waiting_shadows.size()) + " wait for the broker to take earlier answers");
         return;
     }
-    pending.push_back(std::move(in));
+    waiting_shadow_bytes += bytes;
+    waiting_shadows.push_back(std::move(in));
     schedule_drain();
 }
 

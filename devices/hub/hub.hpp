@@ -101,6 +101,14 @@ struct Options {
     std::size_t max_routes = 10000;
     std::size_t max_message_bytes = 256u << 10;  // device message routed to a task
     std::size_t outbox_batch = 256;              // outbox entries in flight at once
+    // Shadow answers (and other publications outside the outbox) handed to the link and not
+    // yet acknowledged, at most: beyond, shadow requests wait, in order, instead of having
+    // their answers refused by the link (its max_inflight is 1000: this leaves room for the
+    // outbox and dynamic-security commands).
+    std::size_t max_answers_in_flight = 600;
+    // Shadow requests that may wait so, and their bytes: beyond either, one is refused.
+    std::size_t max_waiting_shadow_requests = 10000;
+    std::size_t max_waiting_shadow_bytes = 16u << 20;
 };
 
 // What a request from the API or a task gets back: an HTTP status and a JSON body.

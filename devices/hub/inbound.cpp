@@ -38,33 +38,38 @@ bool worth_retrying(const base::Error& error) {
 
 }  // namespace
 
-// Shadow requests whose answers the link could not take now wait in `pending`: answers go
-// out only after their batch commits, and one the link refuses (Errc::busy) would be lost
-// with the update already saved. A request publishes at most three: accepted or rejected,
-// delta, documents. Every publish that completes lets the wait resume (publish()).
+// A shadow request publishes at most three answers: accepted or rejected, delta, documents.
 constexpr std::size_t kAnswersPerShadowRequest = 3;
 
+void Hub::State::refuse_waiting(const std::string& why) {
+    for (auto& in : pending)
+        if (in.verdict) in.verdict(false, why);
+    pending.clear();
+    if (!waiting_shadows.empty()) count(metric::refused("unavailable"), waiting_shadows.size());
+    waiting_shadows.clear();
+    waiting_shadow_bytes = 0;
+}
+
+// Answers go out only after their batch commits, and one the link refuses (Errc::busy, at
+// its max_inflight) or cannot send (not connected) would be lost with the update saved. So
+// shadow requests join a batch only while their answers fit under max_answers_in_flight,
+// and only while connected; each completed answer and each reconnect resumes them. Other
+// messages never wait behind them: the ingest plugin holds the whole broker until its
+// verdict, and the room waited for comes back only through that broker.
 void Hub::State::drain() {
     drain_scheduled = false;
-    if (pending.empty()) return;
-    if (stopping) {
-        for (auto& in : pending)
-            if (in.verdict) in.verdict(false, "gafferd is stopping");
-        pending.clear();
-        return;
+    if (stopping) return refuse_waiting("gafferd is stopping");
+    std::vector<Inbound> burst;
+    burst.swap(pending);
+    std::size_t planned = answers_in_flight;
+    while (!waiting_shadows.empty() && ports.link.connected() &&
+           (planned == 0 || planned + kAnswersPerShadowRequest <= options.max_answers_in_flight)) {
+        planned += kAnswersPerShadowRequest;
+        waiting_shadow_bytes -= waiting_shadows.front().message.payload.size();
+        burst.push_back(std::move(waiting_shadows.front()));
+        waiting_shadows.pop_front();
     }
-    // Not connected, nothing would be published anyway: take everything.
-    std::size_t room = ports.link.connected() ? ports.link.room() : pending.size() * kAnswersPerShadowRequest;
-    std::size_t take = 0;
-    for (; take < pending.size(); ++take) {
-        if (!pending[take].shadow) continue;
-        if (room < kAnswersPerShadowRequest) break;
-        room -= kAnswersPerShadowRequest;
-    }
-    if (take == 0) return;
-    std::vector<Inbound> burst(std::make_move_iterator(pending.begin()),
-                               std::make_move_iterator(pending.begin() + static_cast<std::ptrdiff_t>(take)));
-    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(take));
+    if (burst.empty()) return;
 
     const auto begun = ports.storage.begin_batch();
     if (!begun) log(base::LogLevel::warning, "device messages: no storage batch, each write commits alone: " + begun.error().message);

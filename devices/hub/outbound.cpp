@@ -38,9 +38,11 @@ void Hub::State::publish(std::vector<Outgoing>& out) {
             continue;
         }
         count(metric::published);
+        ++answers_in_flight;
         ports.link.publish(std::move(outgoing.message), [this](base::Result<void> done) {
+            --answers_in_flight;
             if (!done) count(metric::dropped);
-            if (!pending.empty()) schedule_drain();  // shadow requests may wait for room (drain())
+            if (!waiting_shadows.empty()) schedule_drain();
         });
     }
     out.clear();

@@ -99,9 +99,6 @@ public:
 
     virtual bool connected() const = 0;
 
-    // How many more publishes publish() takes now before Errc::busy (max_inflight).
-    virtual std::size_t room() const = 0;
-
     // Lets in-flight publishes finish (up to stop_timeout), disconnects cleanly, fails what
     // is left with Errc::unavailable, then calls `stopped`. A stopped link stays stopped.
     virtual void stop(std::function<void()> stopped) = 0;

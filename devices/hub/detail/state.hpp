@@ -8,10 +8,6 @@
 
 namespace gaffer::hub {
 
-// Device messages that may wait in the hub (shadow requests wait while the link has no room
-// for their answers): a shadow request beyond this is refused.
-inline constexpr std::size_t kMaxPending = 20000;
-
 // A message that waits for the next batch.
 struct Inbound {
     mqtt::Message message;
@@ -58,7 +54,10 @@ struct Hub::State {
     registry::Registry registry;
 
     bool stopping = false;
-    std::deque<Inbound> pending;  // waiting for the batch (shadow requests: for room, drain())
+    std::vector<Inbound> pending;          // waiting for the next batch
+    std::deque<Inbound> waiting_shadows;   // shadow requests waiting for room for their answers
+    std::size_t waiting_shadow_bytes = 0;
+    std::size_t answers_in_flight = 0;     // publish()ed outside the outbox, not yet completed
     bool drain_scheduled = false;
     std::set<std::int64_t> outbox_in_flight;
     bool outbox_flushing = false;
@@ -69,6 +68,7 @@ struct Hub::State {
     void announce_routes() {
         if (routes_changed) routes_changed(routes);
     }
+    void refuse_waiting(const std::string& why);  // every queued message, at stop
     void schedule_drain() {
         if (drain_scheduled) return;
         drain_scheduled = true;

@@ -35,10 +35,6 @@ public:
     base::Result<void> unsubscribe(const std::string& filter) override;
     void publish(Message message, Done done) override;
     bool connected() const override { return state_ == State::connected; }
-    std::size_t room() const override {
-        const std::size_t used = queued_.size() + in_paho_.size();
-        return used < options_.max_inflight ? options_.max_inflight - used : 0;
-    }
     void stop(std::function<void()> stopped) override;
 
 private:

@@ -29,7 +29,7 @@ public:
         return {};
     }
     void publish(mqtt::Message message, Done done) override {
-        if (room() == 0) {  // as the real link at max_inflight
+        if (unacked.size() >= capacity) {  // as the real link at max_inflight
             if (done) done(base::fail(base::Errc::busy, "fake link: max_inflight"));
             return;
         }
@@ -41,7 +41,6 @@ public:
         if (done) done({});
     }
     bool connected() const override { return up; }
-    std::size_t room() const override { return unacked.size() < capacity ? capacity - unacked.size() : 0; }
     void stop(std::function<void()> stopped) override {
         up = false;
         stopped();
@@ -75,7 +74,7 @@ public:
     bool started = false;
     bool up = false;
     bool hold_acks = false;
-    std::size_t capacity = 1000000;  // room(): publishes taken while this many wait for acks
+    std::size_t capacity = 1000000;  // max_inflight: publishes refused while this many wait for acks
     std::set<std::string> subscriptions;
     std::vector<mqtt::Message> published;
     std::vector<Done> unacked;
@@ -238,10 +237,13 @@ struct Rig {
     FixedWallClock wall;
     std::deque<std::function<void()>> deferred;
     std::vector<std::string> logged;
-    Hub hub{Ports{link, tasks, storage, storage, storage, alarm, clock, wall,
-                  [this](std::function<void()> fn) { deferred.push_back(std::move(fn)); },
-                  [this](base::LogLevel, std::string_view m) { logged.emplace_back(m); }},
-            Options{}};
+    Hub hub;
+
+    explicit Rig(Options options = {})
+        : hub(Ports{link, tasks, storage, storage, storage, alarm, clock, wall,
+                    [this](std::function<void()> fn) { deferred.push_back(std::move(fn)); },
+                    [this](base::LogLevel, std::string_view m) { logged.emplace_back(m); }},
+              std::move(options)) {}
 
     void run() {
         while (!deferred.empty()) {

@@ -11,7 +11,7 @@ namespace {
 
 // A started hub with a connected link and one registered thing.
 struct Started : Rig {
-    Started() {
+    explicit Started(Options options = {}) : Rig(std::move(options)) {
         storage.add_thing("t1");
         REQUIRE(hub.start());
         link.connect();
@@ -26,6 +26,16 @@ struct Started : Rig {
     }
 };
 
+}  // namespace
+
+namespace {
+// What the ingest plugin is told: set by every verdict.
+struct Verdicts {
+    std::vector<std::pair<bool, std::string>> given;
+    Hub::Verdict next() {
+        return [this](bool accepted, std::string reason) { given.emplace_back(accepted, std::move(reason)); };
+    }
+};
 }  // namespace
 
 TEST_CASE("start subscribes to shadow requests, dynsec answers, presence and every device message") {
@@ -89,25 +99,103 @@ TEST_CASE("a burst of shadow requests shares one batch") {
     CHECK(s.last_on("$aws/things/t1/shadow/update/accepted")["version"] == 20);
 }
 
-TEST_CASE("shadow requests wait while the broker has not taken earlier answers; none is lost") {
-    Started s;
-    s.link.hold_acks = true;
-    s.link.capacity = 7;  // answers of two requests (accepted + documents each), and a bit
-    for (int i = 0; i < 5; ++i)
-        s.link.deliver("$aws/things/t1/shadow/update",
-                       R"({"state":{"reported":{"n":)" + std::to_string(i) + R"(}},"clientToken":"c)" +
-                           std::to_string(i) + R"("})");
-    s.run();
-    CHECK(s.link.on("$aws/things/t1/shadow/update/accepted").size() == 2);
-    CHECK(s.storage.shadows.begin()->second.version == 2);  // the rest is not applied yet
-    for (int round = 0; round < 5 && s.link.on("$aws/things/t1/shadow/update/accepted").size() < 5; ++round) {
+namespace {
+std::string numbered_update(int i) {
+    return R"({"state":{"reported":{"n":)" + std::to_string(i) + R"(}},"clientToken":"c)" + std::to_string(i) + R"("})";
+}
+
+Options answers_in_flight(std::size_t n) {
+    Options o;
+    o.max_answers_in_flight = n;
+    return o;
+}
+
+// Acknowledges what the broker has and runs the loop until `n` updates were accepted (or no progress).
+std::vector<mqtt::Message> accepted_after_acks(Started& s, std::size_t n) {
+    for (int round = 0; round < 20 && s.link.on("$aws/things/t1/shadow/update/accepted").size() < n; ++round) {
         s.link.ack_all();
         s.run();
     }
-    const auto accepted = s.link.on("$aws/things/t1/shadow/update/accepted");
+    return s.link.on("$aws/things/t1/shadow/update/accepted");
+}
+}  // namespace
+
+TEST_CASE("shadow requests wait while earlier answers are unacknowledged; none is lost, order is kept") {
+    Started s(answers_in_flight(6));  // two requests' answers (at most three each)
+    s.link.hold_acks = true;
+    s.link.capacity = 6;  // the link itself would refuse a seventh
+    for (int i = 0; i < 5; ++i) s.link.deliver("$aws/things/t1/shadow/update", numbered_update(i));
+    s.run();
+    CHECK(s.link.on("$aws/things/t1/shadow/update/accepted").size() == 2);
+    CHECK(s.storage.shadows.begin()->second.version == 2);  // the others are not applied yet
+    const auto accepted = accepted_after_acks(s, 5);
     REQUIRE(accepted.size() == 5);
-    for (int i = 0; i < 5; ++i) CHECK(nlohmann::json::parse(accepted[i].payload)["clientToken"] == "c" + std::to_string(i));
+    for (int i = 0; i < 5; ++i) CHECK(json::parse(accepted[i].payload)["clientToken"] == "c" + std::to_string(i));
     CHECK(s.hub.metrics()["gaffer_mqtt_publications_dropped_total"] == 0);
+}
+
+TEST_CASE("a limit below one request's answers still lets requests through one at a time") {
+    Started s(answers_in_flight(1));
+    s.link.hold_acks = true;
+    for (int i = 0; i < 3; ++i) s.link.deliver("$aws/things/t1/shadow/update", numbered_update(i));
+    s.run();
+    CHECK(s.link.on("$aws/things/t1/shadow/update/accepted").size() == 1);
+    CHECK(accepted_after_acks(s, 3).size() == 3);
+}
+
+TEST_CASE("messages for tasks and the ingest plugin's verdicts never wait behind shadow requests") {
+    Started s(answers_in_flight(3));
+    REQUIRE(s.hub.add_route("device:t1", "things/t1/telemetry", "task:collector"));
+    s.link.hold_acks = true;
+    for (int i = 0; i < 3; ++i) s.link.deliver("$aws/things/t1/shadow/update", numbered_update(i));
+    s.run();  // one request answered, two wait
+    Verdicts v;
+    s.hub.ingest(mqtt::Message{"things/t1/telemetry", R"({"n":1})", 1, false}, v.next());
+    s.run();
+    REQUIRE(v.given.size() == 1);  // the broker would be blocked until then
+    CHECK(v.given[0].first);
+    CHECK(s.tasks.invocations.size() == 1);
+    CHECK(s.link.on("$aws/things/t1/shadow/update/accepted").size() == 1);
+}
+
+TEST_CASE("shadow requests wait while the broker is away and are answered after the reconnect") {
+    Started s(answers_in_flight(3));
+    s.link.hold_acks = true;
+    for (int i = 0; i < 3; ++i) s.link.deliver("$aws/things/t1/shadow/update", numbered_update(i));
+    s.run();
+    s.link.disconnect();
+    s.link.ack_all(base::fail(base::Errc::unavailable, "link down"));  // the first request's answers
+    s.run();
+    CHECK(s.storage.shadows.begin()->second.version == 1);  // not applied while nobody hears the answer
+    s.link.connect();
+    s.answer_dynsec();
+    s.run();
+    CHECK(accepted_after_acks(s, 3).size() == 3);
+    CHECK(s.storage.shadows.begin()->second.version == 3);
+}
+
+TEST_CASE("shadow requests beyond the waiting limit are refused and counted") {
+    Options o = answers_in_flight(3);
+    o.max_waiting_shadow_requests = 2;
+    Started s(o);
+    s.link.hold_acks = true;
+    for (int i = 0; i < 5; ++i) s.link.deliver("$aws/things/t1/shadow/update", numbered_update(i));
+    // Nothing ran yet: two wait, three are refused.
+    CHECK(s.hub.metrics()["gaffer_mqtt_messages_refused_total{reason=busy}"] == 3);
+    CHECK(accepted_after_acks(s, 2).size() == 2);
+}
+
+TEST_CASE("stopping refuses the ingest plugin's waiting messages at once and counts waiting shadow requests") {
+    Started s(answers_in_flight(3));
+    s.link.hold_acks = true;
+    for (int i = 0; i < 3; ++i) s.link.deliver("$aws/things/t1/shadow/update", numbered_update(i));
+    s.run();
+    Verdicts v;
+    s.hub.ingest(mqtt::Message{"things/t1/a", "{}", 1, false}, v.next());
+    s.hub.stop([] {});
+    REQUIRE(v.given.size() == 1);
+    CHECK_FALSE(v.given[0].first);
+    CHECK(s.hub.metrics()["gaffer_mqtt_messages_refused_total{reason=unavailable}"] == 2);
 }
 
 TEST_CASE("a batch that does not commit answers 500 with the clientToken and publishes nothing else") {
@@ -161,15 +249,6 @@ TEST_CASE("refused device messages are counted and logged, never invoked") {
     CHECK(s.logged.size() >= 2);
 }
 
-namespace {
-// What the ingest plugin is told: set by every verdict.
-struct Verdicts {
-    std::vector<std::pair<bool, std::string>> given;
-    Hub::Verdict next() {
-        return [this](bool accepted, std::string reason) { given.emplace_back(accepted, std::move(reason)); };
-    }
-};
-}  // namespace
 
 TEST_CASE("an ingested message is answered only once its invocation has committed, and its copy is skipped") {
     Started s;
@@ -227,8 +306,7 @@ TEST_CASE("an ingested message is refused, for the device to send again, when th
     CHECK(v.given[2].first);
     CHECK(s.hub.metrics()["gaffer_mqtt_messages_ingested_total{result=refused}"] == 2);
 
-    bool stopped = false;
-    s.hub.stop([&] { stopped = true; });
+    s.hub.stop([] {});
     s.hub.ingest(mqtt::Message{"things/t1/d", "{}", 1, false}, v.next());
     REQUIRE(v.given.size() == 4);
     CHECK(v.given[3] == std::pair<bool, std::string>{false, "gafferd is stopping"});

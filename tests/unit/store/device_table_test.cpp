@@ -24,7 +24,9 @@ TEST_CASE("devices: add, find, update, presence, remove") {
 
     StoredDevice d = device("sensor-1");
     d.groups = {"sensors", "floor-2", "sensors"};  // stored sorted and unique
+    CHECK(db->has_device("sensor-1") == false);
     REQUIRE(db->add_device(d));
+    CHECK(db->has_device("sensor-1") == true);
     auto found = db->find_device("sensor-1");
     REQUIRE_MESSAGE(found, found.error().message);
     CHECK(found->thing == "sensor-1");
@@ -60,6 +62,7 @@ TEST_CASE("devices: add, find, update, presence, remove") {
 
     REQUIRE(db->remove_device("sensor-1"));
     check_error(db->find_device("sensor-1"), base::Errc::not_found, tmp.db_file());
+    CHECK(db->has_device("sensor-1") == false);
     auto count = db->count_devices();
     REQUIRE(count);
     CHECK(*count == 0);
