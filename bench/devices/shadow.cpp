@@ -5,7 +5,8 @@
 // K devices, each its own thing and its own connection (client id = thing name), pipeline
 // their requests: up to `window` of a device's updates wait for an answer at once. Every
 // update changes the reported state (so each is a real SQLite write, group-committed) and
-// carries a clientToken "<device>-<seq>" by which its answer is matched and timed.
+// carries a clientToken "<run>-<device>-<seq>" by which its answer is matched and timed (a
+// late answer to an earlier measurement, on the same topic, is told apart by <run>).
 //
 // The generator is one thread speaking MQTT itself over non-blocking sockets (wire.hpp), so
 // that on a small machine it takes as little as possible from the broker and gafferd.
@@ -25,8 +26,12 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <optional>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -46,6 +51,26 @@ std::int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
 }
 
+// The three numbers of a clientToken "<run>-<device>-<seq>" in an answer, if it has one.
+std::optional<std::array<std::uint64_t, 3>> token_numbers(std::string_view payload) {
+    constexpr std::string_view key = "\"clientToken\":\"";
+    const auto at = payload.find(key);
+    if (at == std::string_view::npos) return std::nullopt;
+    std::array<std::uint64_t, 3> numbers{};
+    std::size_t part = 0;
+    for (std::size_t i = at + key.size(); i < payload.size() && payload[i] != '"'; ++i) {
+        if (payload[i] == '-') {
+            if (++part == numbers.size()) return std::nullopt;
+        } else if (payload[i] >= '0' && payload[i] <= '9') {
+            numbers[part] = numbers[part] * 10 + static_cast<std::uint64_t>(payload[i] - '0');
+        } else {
+            return std::nullopt;
+        }
+    }
+    if (part != 2) return std::nullopt;
+    return numbers;
+}
+
 struct Device {
     std::string update_topic;
     std::unique_ptr<WireConnection> wire;
@@ -56,16 +81,29 @@ struct Device {
 };
 
 // Echoes each shadow update request on its /update/accepted topic, on its own thread.
+// check() rethrows what stopped the thread, so a broken baseline is an error, not 0/s.
 class Echo {
 public:
     Echo(const std::string& uri, int qos) : qos_(qos), wire_(uri, Account{"bench-shadow-echo", "", ""}) {
         wire_.subscribe("$aws/things/+/shadow/update", qos);
         wire_.go_non_blocking();
-        thread_ = std::thread([this] { loop(); });
+        thread_ = std::thread([this] {
+            try {
+                loop();
+            } catch (...) {
+                failure_ = std::current_exception();
+            }
+            failed_ = !stop_.load();
+        });
     }
     ~Echo() {
         stop_ = true;
         thread_.join();
+    }
+    void check() const {
+        if (!failed_.load()) return;
+        if (failure_) std::rethrow_exception(failure_);
+        throw std::runtime_error("the plain broker closed the echo client's connection");
     }
 
 private:
@@ -77,7 +115,7 @@ private:
             if (p.revents & POLLOUT) wire_.flush();
             if (!(p.revents & (POLLIN | POLLHUP | POLLERR))) continue;
             const bool open = wire_.read([&](const WirePacket& packet) {
-                if (packet.type != 3) return;  // PUBACKs of the echoes
+                if (packet.type != kWirePublish) return;  // PUBACKs of the echoes
                 const auto request = WireConnection::parse_publish(packet);
                 if (request.qos > 0) wire_.puback(request.packet_id);
                 topic.assign(request.topic).append("/accepted");
@@ -89,13 +127,14 @@ private:
 
     int qos_;
     WireConnection wire_;
-    std::atomic<bool> stop_{false};
+    std::atomic<bool> stop_{false}, failed_{false};
+    std::exception_ptr failure_;  // written before failed_
     std::thread thread_;
 };
 
 struct Outcome {
-    double per_s = 0, p50_ms = 0, p99_ms = 0;
-    std::uint64_t rejected = 0, held = 0;
+    double per_s = 0, p50_ms = 0, p99_ms = 0;  // per_s: accepted updates
+    std::uint64_t rejected = 0, held = 0, unanswered = 0;
 };
 
 // One measurement: connects K devices, runs for 1 s of warm-up and `seconds` of measuring,
@@ -104,6 +143,9 @@ class Measurement {
 public:
     Measurement(const std::string& uri, const std::vector<Account>& accounts, int window, int qos)
         : window_(window), qos_(qos), epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
+        static std::uint64_t runs = 0;
+        run_id_ = ++runs;
+        if (epoll_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
         const auto connecting = Clock::now();
         for (std::size_t i = 0; i < accounts.size(); ++i) {
             auto d = std::make_unique<Device>();
@@ -113,7 +155,8 @@ public:
             d->wire->subscribe(d->update_topic + "/rejected", qos);
             d->wire->go_non_blocking();
             epoll_event event{EPOLLIN, {.u64 = i}};
-            ::epoll_ctl(epoll_, EPOLL_CTL_ADD, d->wire->fd(), &event);
+            if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, d->wire->fd(), &event) != 0)
+                throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
             devices_.push_back(std::move(d));
         }
         std::fprintf(stderr, "  shadow: %zu clients connected to %s in %.1f s\n", devices_.size(), uri.c_str(),
@@ -154,11 +197,12 @@ public:
         const auto give_up = Clock::now() + std::chrono::seconds(5);
         while (Clock::now() < give_up && outstanding()) wait(Clock::now() + std::chrono::milliseconds(20));
         Outcome out;
-        out.per_s = static_cast<double>(answered_) / elapsed;
+        out.per_s = static_cast<double>(accepted_) / elapsed;
         out.p50_ms = samples_.percentile(50) / 1000;
         out.p99_ms = samples_.percentile(99) / 1000;
         out.rejected = rejected_;
         out.held = held_;
+        for (const auto& d : devices_) out.unanswered += static_cast<std::uint64_t>(std::max(d->outstanding, 0));
         return out;
     }
 
@@ -168,8 +212,8 @@ private:
         const auto seq = d.next_seq++;
         payload_.assign("{\"state\":{\"reported\":{\"temperature\":");
         payload_.append(std::to_string(seq % 50)).append(",\"seq\":").append(std::to_string(seq));
-        payload_.append("}},\"clientToken\":\"").append(std::to_string(index)).append("-");
-        payload_.append(std::to_string(seq)).append("\"}");
+        payload_.append("}},\"clientToken\":\"").append(std::to_string(run_id_)).append("-");
+        payload_.append(std::to_string(index)).append("-").append(std::to_string(seq)).append("\"}");
         ++d.outstanding;
         d.sent[seq % kRing] = since_ns;
         d.wire->publish(d.update_topic, payload_, qos_);
@@ -190,13 +234,14 @@ private:
         const timespec timeout{left / 1000000000, left % 1000000000};
         epoll_event events[64];
         const int n = ::epoll_pwait2(epoll_, events, 64, &timeout, nullptr);
+        if (n < 0 && errno != EINTR) throw std::runtime_error(std::string("epoll_pwait2: ") + std::strerror(errno));
         for (int k = 0; k < n; ++k) {
             const auto index = static_cast<std::size_t>(events[k].data.u64);
             auto& wire = *devices_[index]->wire;
             if (events[k].events & EPOLLOUT) wire.flush();
             if (events[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
                 const bool open = wire.read([&](const WirePacket& packet) {
-                    if (packet.type == 3) on_answer(wire, WireConnection::parse_publish(packet));
+                    if (packet.type == kWirePublish) on_answer(wire, WireConnection::parse_publish(packet));
                 });
                 if (!open) throw std::runtime_error("the broker closed a device's connection");
             }
@@ -206,21 +251,14 @@ private:
 
     void on_answer(WireConnection& wire, const WirePublish& answer) {
         if (answer.qos > 0) wire.puback(answer.packet_id);
-        const auto at = answer.payload.find("\"clientToken\":\"");
-        if (at == std::string_view::npos) return;
-        std::size_t i = at + 15, index = 0;
-        std::uint64_t seq = 0;
-        for (; i < answer.payload.size() && answer.payload[i] != '-'; ++i)
-            index = index * 10 + static_cast<std::size_t>(answer.payload[i] - '0');
-        for (++i; i < answer.payload.size() && answer.payload[i] != '"'; ++i)
-            seq = seq * 10 + static_cast<std::uint64_t>(answer.payload[i] - '0');
-        if (index >= devices_.size()) return;
-        auto& d = *devices_[index];
+        const auto token = token_numbers(answer.payload);
+        if (!token || (*token)[0] != run_id_ || (*token)[1] >= devices_.size()) return;
+        auto& d = *devices_[(*token)[1]];
         --d.outstanding;
         if (!measuring_) return;
-        ++answered_;
         if (answer.topic.ends_with("/rejected")) ++rejected_;
-        samples_.values.push_back(static_cast<double>(now_ns() - d.sent[seq % kRing]) / 1000);
+        else ++accepted_;
+        samples_.values.push_back(static_cast<double>(now_ns() - d.sent[(*token)[2] % kRing]) / 1000);
     }
 
     bool outstanding() const {
@@ -230,10 +268,11 @@ private:
     }
 
     int window_, qos_, epoll_;
+    std::uint64_t run_id_ = 0;
     std::vector<std::unique_ptr<Device>> devices_;
     std::string payload_;
     bool measuring_ = false;
-    std::uint64_t answered_ = 0, rejected_ = 0, held_ = 0;
+    std::uint64_t accepted_ = 0, rejected_ = 0, held_ = 0;
     Samples samples_;  // latencies (µs) of answers received while measuring
 };
 
@@ -249,12 +288,14 @@ int main(int argc, char** argv) try {
     auto get = [&](const char* key, double fallback) { return args.count(key) ? std::stod(args.at(key)) : fallback; };
     const int count = static_cast<int>(get("devices", 0));
     const int window = static_cast<int>(get("window", 16));
+    if (window < 1 || static_cast<std::size_t>(window) >= kRing)
+        throw std::runtime_error("window must be 1.." + std::to_string(kRing - 1));
     const double seconds = get("seconds", 5);
     std::vector<double> rates;
     for (std::istringstream list(args.count("rates") ? args.at("rates") : "5000"); !list.eof();) {
         std::string rate;
         std::getline(list, rate, ',');
-        rates.push_back(std::stod(rate));
+        if (!rate.empty()) rates.push_back(std::stod(rate));
     }
     const int qos = static_cast<int>(get("qos", 1));
     const auto passwords = read_passwords(args.at("passwords"));
@@ -275,7 +316,11 @@ int main(int argc, char** argv) try {
         echo_rates.clear();
         Echo echo(args.at("plain"), qos);
         echo_max = measure(args.at("plain"), plain_accounts, window, seconds, 0, qos);
-        for (double rate : rates) echo_rates.push_back(measure(args.at("plain"), plain_accounts, window, seconds, rate, qos));
+        echo.check();
+        for (double rate : rates) {
+            echo_rates.push_back(measure(args.at("plain"), plain_accounts, window, seconds, rate, qos));
+            echo.check();
+        }
     }
     const auto max = measure(args.at("broker"), gaffer_accounts, window, seconds, 0, qos);
     for (double rate : rates) rated.push_back(measure(args.at("broker"), gaffer_accounts, window, seconds, rate, qos));
@@ -283,7 +328,7 @@ int main(int argc, char** argv) try {
     report("shadow_max_updates_s", max.per_s, ("updates/s gafferd, closed loop, " + setup + " (target >= 5000)").c_str());
     report("shadow_max_ratio", echo_max.per_s > 0 ? max.per_s / echo_max.per_s : 0, "x broker + echo");
     report("shadow_max_p99_ms", max.p99_ms, "ms at the closed-loop rate (queueing included)");
-    std::uint64_t rejected = max.rejected;
+    std::uint64_t rejected = max.rejected, unanswered = max.unanswered;
     for (std::size_t k = 0; k < rates.size(); ++k) {
         const std::string r = std::to_string(static_cast<int>(rates[k]));
         const auto& at = rated[k];
@@ -293,8 +338,10 @@ int main(int argc, char** argv) try {
         report("shadow_p99_ms_at_" + r, at.p99_ms, "ms publish -> /update/accepted (target < 5 at 5000)");
         if (at.held) report("shadow_held_at_" + r, static_cast<double>(at.held), "requests not sent: window full");
         rejected += at.rejected;
+        unanswered += at.unanswered;
     }
     report("shadow_rejected", static_cast<double>(rejected), "updates answered /rejected");
+    report("shadow_unanswered", static_cast<double>(unanswered), "updates without an answer 5 s after the last was sent");
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_device_shadow: %s\n", e.what());

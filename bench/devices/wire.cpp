@@ -14,7 +14,7 @@
 namespace gaffer::bench::devices {
 namespace {
 
-constexpr std::uint8_t kConnect = 1, kConnack = 2, kPublish = 3, kPuback = 4, kSubscribe = 8,
+constexpr std::uint8_t kConnect = 1, kConnack = 2, kPuback = 4, kSubscribe = 8,
                        kSuback = 9;
 
 void put_u16(std::string& out, std::uint16_t value) {
@@ -52,15 +52,21 @@ WireConnection::WireConnection(const std::string& uri, const Account& account)
         throw std::runtime_error(what_ + ": the host is not an IPv4 address");
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw system_error(what_, "socket");
+    try {
+        set_up(address, account);
+    } catch (...) {
+        ::close(fd_);
+        throw;
+    }
+}
+
+void WireConnection::set_up(const sockaddr_in& address, const Account& account) {
     const int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     const timeval ten_seconds{10, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &ten_seconds, sizeof ten_seconds);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-        auto error = system_error(what_, "connect");
-        ::close(fd_);
-        throw error;
-    }
+    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+        throw system_error(what_, "connect");
     std::string variable;
     put_string(variable, "MQTT");
     variable.push_back(4);  // protocol level: 3.1.1
@@ -77,7 +83,6 @@ WireConnection::WireConnection(const std::string& uri, const Account& account)
     const auto connack = await(kConnack, "CONNACK");
     if (connack.body.size() < 2 || connack.body[1] != 0) {
         const int code = connack.body.size() < 2 ? -1 : static_cast<std::uint8_t>(connack.body[1]);
-        ::close(fd_);
         throw std::runtime_error(what_ + ": refused (CONNACK code " + std::to_string(code) + ")");
     }
 }
@@ -106,7 +111,7 @@ void WireConnection::publish(std::string_view topic, std::string_view payload, i
     variable.reserve(topic.size() + 4);
     put_string(variable, topic);
     if (qos > 0) put_u16(variable, next_packet_id());
-    queue(static_cast<std::uint8_t>(kPublish << 4 | qos << 1), variable, payload);
+    queue(static_cast<std::uint8_t>(kWirePublish << 4 | qos << 1), variable, payload);
 }
 
 void WireConnection::puback(std::uint16_t packet_id) {
@@ -148,10 +153,9 @@ bool WireConnection::fill() {
     in_.erase(0, consumed_);
     consumed_ = 0;
     for (;;) {
-        const std::size_t had = in_.size();
-        in_.resize(had + 65536);
-        const ssize_t n = ::recv(fd_, in_.data() + had, 65536, 0);
-        in_.resize(had + static_cast<std::size_t>(n > 0 ? n : 0));
+        char buffer[65536];
+        const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+        if (n > 0) in_.append(buffer, static_cast<std::size_t>(n));
         if (n == 0) return false;
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -159,7 +163,7 @@ bool WireConnection::fill() {
             if (blocking_) throw std::runtime_error(what_ + ": no answer from the broker within 10 s");
             return true;
         }
-        if (blocking_ || n < 65536) return true;
+        if (blocking_ || static_cast<std::size_t>(n) < sizeof buffer) return true;
     }
 }
 
@@ -168,7 +172,8 @@ bool WireConnection::next_packet(WirePacket& packet) {
     rest.remove_prefix(consumed_);
     std::size_t length = 0, at = 1;
     for (int shift = 0;; shift += 7, ++at) {
-        if (at >= rest.size() || at > 4) return false;
+        if (at > 4) throw std::runtime_error(what_ + ": a packet's remaining length runs past 4 bytes");
+        if (at >= rest.size()) return false;
         const auto byte = static_cast<std::uint8_t>(rest[at]);
         length |= static_cast<std::size_t>(byte & 0x7f) << shift;
         if (!(byte & 0x80)) break;
@@ -193,9 +198,11 @@ WirePacket WireConnection::await(std::uint8_t type, const char* what) {
 
 WirePublish WireConnection::parse_publish(const WirePacket& packet) {
     WirePublish out;
-    const std::size_t topic_bytes = get_u16(packet.body, 0);
-    out.topic = packet.body.substr(2, topic_bytes);
     out.qos = (packet.flags >> 1) & 3;
+    const std::size_t topic_bytes = packet.body.size() < 2 ? 0 : get_u16(packet.body, 0);
+    if (packet.body.size() < 2 + topic_bytes + (out.qos > 0 ? 2 : 0))
+        throw std::runtime_error("a PUBLISH of " + std::to_string(packet.body.size()) + " bytes is too short for its fields");
+    out.topic = packet.body.substr(2, topic_bytes);
     std::size_t at = 2 + topic_bytes;
     if (out.qos > 0) {
         out.packet_id = get_u16(packet.body, at);

@@ -8,6 +8,8 @@
 // Errors throw std::runtime_error: a benchmark stops at the first problem, with the reason.
 #pragma once
 
+#include <netinet/in.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,6 +17,8 @@
 #include "bench/devices/client.hpp"
 
 namespace gaffer::bench::devices {
+
+inline constexpr std::uint8_t kWirePublish = 3;  // the PUBLISH packet type
 
 struct WirePacket {
     std::uint8_t type = 0;   // the fixed header's high nibble: 3 PUBLISH, 4 PUBACK, ...
@@ -31,7 +35,8 @@ struct WirePublish {
 
 class WireConnection {
 public:
-    // Connects to "tcp://host:port" and waits for CONNACK (10 s); throws when refused.
+    // Connects to "tcp://host:port" and waits for CONNACK (each read of the set-up waits at
+    // most 10 s); throws when refused.
     WireConnection(const std::string& uri, const Account& account);
     ~WireConnection();
     WireConnection(const WireConnection&) = delete;
@@ -55,15 +60,18 @@ public:
     // Returns false at end of stream. Only after go_non_blocking().
     template <typename OnPacket>
     bool read(OnPacket&& on_packet) {
-        if (!fill()) return false;
         WirePacket packet;
+        while (next_packet(packet)) on_packet(packet);  // what came with the set-up's answers
+        if (!fill()) return false;
         while (next_packet(packet)) on_packet(packet);
         return true;
     }
 
+    // Throws on a PUBLISH too short for its own fields.
     static WirePublish parse_publish(const WirePacket& packet);
 
 private:
+    void set_up(const sockaddr_in& address, const Account& account);
     bool fill();
     bool next_packet(WirePacket& packet);
     WirePacket await(std::uint8_t type, const char* what);
