@@ -47,8 +47,8 @@ namespace {
 
 constexpr std::size_t kRing = 1 << 14;  // > window: a device's send times by seq % kRing
 
-std::int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+std::int64_t ns(Clock::time_point at) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch()).count();
 }
 
 // The three numbers of a clientToken "<run>-<device>-<seq>" in an answer, if it has one.
@@ -145,7 +145,7 @@ public:
         : window_(window), qos_(qos), epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
         static std::uint64_t runs = 0;
         run_id_ = ++runs;
-        if (epoll_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+        if (!epoll_) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
         const auto connecting = Clock::now();
         for (std::size_t i = 0; i < accounts.size(); ++i) {
             auto d = std::make_unique<Device>();
@@ -155,14 +155,13 @@ public:
             d->wire->subscribe(d->update_topic + "/rejected", qos);
             d->wire->go_non_blocking();
             epoll_event event{EPOLLIN, {.u64 = i}};
-            if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, d->wire->fd(), &event) != 0)
+            if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, d->wire->fd(), &event) != 0)
                 throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
             devices_.push_back(std::move(d));
         }
         std::fprintf(stderr, "  shadow: %zu clients connected to %s in %.1f s\n", devices_.size(), uri.c_str(),
                      micros_since(connecting) / 1e6);
     }
-    ~Measurement() { ::close(epoll_); }
 
     // rate 0: closed loop. Otherwise request i is due at start + i/rate, for device i % K;
     // when that device already has `window` requests unanswered it is skipped (counted as held).
@@ -179,16 +178,15 @@ public:
             measuring_ = now >= open;
             auto wake = close;
             if (rate > 0) {
-                for (; due_at(due) <= now; ++due) {
-                    auto& d = *devices_[due % devices_.size()];
-                    if (d.outstanding >= window_) ++held_;
-                    else send(due % devices_.size(), std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                         due_at(due).time_since_epoch()).count());
+                for (auto at = due_at(due); at <= now; at = due_at(++due)) {
+                    const std::size_t index = due % devices_.size();
+                    if (devices_[index]->outstanding >= window_) ++held_;
+                    else send(index, ns(at));
                 }
                 wake = std::min(wake, due_at(due));
             } else {
                 for (std::size_t i = 0; i < devices_.size(); ++i)
-                    while (devices_[i]->outstanding < window_) send(i, now_ns());
+                    while (devices_[i]->outstanding < window_) send(i, ns(Clock::now()));
             }
             wait(wake);
         }
@@ -225,7 +223,7 @@ private:
         if (d.wire->wants_write() == d.watching_writes) return;
         d.watching_writes = !d.watching_writes;
         epoll_event event{EPOLLIN | (d.watching_writes ? EPOLLOUT : 0u), {.u64 = index}};
-        ::epoll_ctl(epoll_, EPOLL_CTL_MOD, d.wire->fd(), &event);
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, d.wire->fd(), &event);
     }
 
     void wait(Clock::time_point until) {
@@ -233,7 +231,7 @@ private:
             0, std::chrono::duration_cast<std::chrono::nanoseconds>(until - Clock::now()).count());
         const timespec timeout{left / 1000000000, left % 1000000000};
         epoll_event events[64];
-        const int n = ::epoll_pwait2(epoll_, events, 64, &timeout, nullptr);
+        const int n = ::epoll_pwait2(epoll_.get(), events, 64, &timeout, nullptr);
         if (n < 0 && errno != EINTR) throw std::runtime_error(std::string("epoll_pwait2: ") + std::strerror(errno));
         for (int k = 0; k < n; ++k) {
             const auto index = static_cast<std::size_t>(events[k].data.u64);
@@ -258,7 +256,7 @@ private:
         if (!measuring_) return;
         if (answer.topic.ends_with("/rejected")) ++rejected_;
         else ++accepted_;
-        samples_.values.push_back(static_cast<double>(now_ns() - d.sent[(*token)[2] % kRing]) / 1000);
+        samples_.values.push_back(static_cast<double>(ns(Clock::now()) - d.sent[(*token)[2] % kRing]) / 1000);
     }
 
     bool outstanding() const {
@@ -267,7 +265,8 @@ private:
         return false;
     }
 
-    int window_, qos_, epoll_;
+    int window_, qos_;
+    gaffer::base::Fd epoll_;
     std::uint64_t run_id_ = 0;
     std::vector<std::unique_ptr<Device>> devices_;
     std::string payload_;

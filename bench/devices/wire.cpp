@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -50,22 +49,13 @@ WireConnection::WireConnection(const std::string& uri, const Account& account)
     const std::string host = uri.substr(host_at + 3, colon - host_at - 3);
     if (::inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1)
         throw std::runtime_error(what_ + ": the host is not an IPv4 address");
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw system_error(what_, "socket");
-    try {
-        set_up(address, account);
-    } catch (...) {
-        ::close(fd_);
-        throw;
-    }
-}
-
-void WireConnection::set_up(const sockaddr_in& address, const Account& account) {
+    fd_ = base::Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd_) throw system_error(what_, "socket");
     const int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::setsockopt(fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     const timeval ten_seconds{10, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &ten_seconds, sizeof ten_seconds);
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+    ::setsockopt(fd(), SOL_SOCKET, SO_RCVTIMEO, &ten_seconds, sizeof ten_seconds);
+    if (::connect(fd(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
         throw system_error(what_, "connect");
     std::string variable;
     put_string(variable, "MQTT");
@@ -87,8 +77,6 @@ void WireConnection::set_up(const sockaddr_in& address, const Account& account) 
     }
 }
 
-WireConnection::~WireConnection() { ::close(fd_); }
-
 void WireConnection::subscribe(const std::string& filter, int qos) {
     std::string variable;
     put_u16(variable, next_packet_id());
@@ -102,7 +90,7 @@ void WireConnection::subscribe(const std::string& filter, int qos) {
 }
 
 void WireConnection::go_non_blocking() {
-    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    ::fcntl(fd(), F_SETFL, ::fcntl(fd(), F_GETFL) | O_NONBLOCK);
     blocking_ = false;
 }
 
@@ -136,7 +124,7 @@ void WireConnection::queue(std::uint8_t first_byte, std::string_view variable,
 
 bool WireConnection::flush() {
     while (sent_ < out_.size()) {
-        const ssize_t n = ::send(fd_, out_.data() + sent_, out_.size() - sent_, MSG_NOSIGNAL);
+        const ssize_t n = ::send(fd(), out_.data() + sent_, out_.size() - sent_, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN) return false;
@@ -154,7 +142,7 @@ bool WireConnection::fill() {
     consumed_ = 0;
     for (;;) {
         char buffer[65536];
-        const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+        const ssize_t n = ::recv(fd(), buffer, sizeof buffer, 0);
         if (n > 0) in_.append(buffer, static_cast<std::size_t>(n));
         if (n == 0) return false;
         if (n < 0) {

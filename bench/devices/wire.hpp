@@ -8,13 +8,12 @@
 // Errors throw std::runtime_error: a benchmark stops at the first problem, with the reason.
 #pragma once
 
-#include <netinet/in.h>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "bench/devices/client.hpp"
+#include "coordinator/base/base.hpp"
 
 namespace gaffer::bench::devices {
 
@@ -38,9 +37,6 @@ public:
     // Connects to "tcp://host:port" and waits for CONNACK (each read of the set-up waits at
     // most 10 s); throws when refused.
     WireConnection(const std::string& uri, const Account& account);
-    ~WireConnection();
-    WireConnection(const WireConnection&) = delete;
-    WireConnection& operator=(const WireConnection&) = delete;
 
     // Waits for SUBACK (10 s); throws when the broker refuses the filter (0x80).
     void subscribe(const std::string& filter, int qos);
@@ -48,7 +44,7 @@ public:
     // After this the socket never blocks: writes queue what the kernel does not take, and
     // flush() sends it when the caller's poll says the socket is writable.
     void go_non_blocking();
-    int fd() const { return fd_; }
+    int fd() const { return fd_.get(); }
 
     // Queues a PUBLISH (QoS 1 takes the next packet id) and tries to write it.
     void publish(std::string_view topic, std::string_view payload, int qos);
@@ -71,14 +67,13 @@ public:
     static WirePublish parse_publish(const WirePacket& packet);
 
 private:
-    void set_up(const sockaddr_in& address, const Account& account);
     bool fill();
     bool next_packet(WirePacket& packet);
     WirePacket await(std::uint8_t type, const char* what);
     void queue(std::uint8_t first_byte, std::string_view variable, std::string_view payload = {});
     std::uint16_t next_packet_id() { return ++next_id_ ? next_id_ : ++next_id_; }  // never 0
 
-    int fd_ = -1;
+    base::Fd fd_;
     bool blocking_ = true;
     std::string what_;
     std::string in_;
